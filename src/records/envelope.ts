@@ -1,0 +1,169 @@
+import { z } from 'zod'
+import { SowerError } from '../errors.ts'
+import { verifySignature } from '../keys/index.ts'
+import type { SigningKey } from '../keys/index.ts'
+import { base32, canonicalJson, fromBase64Url, sha256, signingBytes, toBase64Url } from './canonical.ts'
+import { BODY_SCHEMAS, ID_PREFIXES, RECORD_MAX_BYTES, envelopeSchema } from './schemas.ts'
+import type { BodyTypes, RecordType } from './schemas.ts'
+
+export interface Signature {
+  key: string
+  sig: string
+}
+
+/** The wire form of every record. */
+export interface Envelope<T extends RecordType = RecordType> {
+  type: T
+  body: BodyTypes[T]
+  signatures: Signature[]
+}
+
+/**
+ * A decoded record whose shape is valid. Its signatures are not yet checked:
+ * call `verifyRecord` (cheap checks such as "already known" come first).
+ */
+export interface SignedRecord<T extends RecordType = RecordType> extends Envelope<T> {
+  /** Content id: type prefix and base32 sha256 of the canonical envelope. */
+  id: string
+  /** Canonical envelope bytes, as stored and sent. */
+  bytes: Uint8Array
+  /** Position in the author's feed; the root chain is the feed `root` by version. */
+  author: string
+  seq: number
+  prev: string | null
+}
+
+const ROOT_FEED = 'root'
+
+/** Why bytes could not be decoded into a record. */
+export class RecordDecodeError extends SowerError {}
+
+export type DecodeResult<T extends RecordType = RecordType> =
+  { ok: true, record: SignedRecord<T> } | { ok: false, error: RecordDecodeError }
+
+const decoder = new TextDecoder('utf-8', { fatal: true })
+const encoder = new TextEncoder()
+
+/** Signs a body as `key` and returns the record. */
+export function signRecord<T extends RecordType> (type: T, body: BodyTypes[T], keys: SigningKey[]): SignedRecord<T> {
+  const message = signingBytes(type, body)
+  const signatures = keys.map(key => ({ key: key.id, sig: toBase64Url(key.sign(message)) }))
+  return toSignedRecord({ type, body, signatures })
+}
+
+/** Adds signatures of more keys to a record, e.g. a root that needs a threshold of admins. */
+export function addSignatures<T extends RecordType> (record: Envelope<T>, keys: SigningKey[]): SignedRecord<T> {
+  const message = signingBytes(record.type, record.body)
+  const signatures = [...record.signatures]
+  for (const key of keys) {
+    if (!signatures.some(signature => signature.key === key.id)) {
+      signatures.push({ key: key.id, sig: toBase64Url(key.sign(message)) })
+    }
+  }
+  return toSignedRecord({ type: record.type, body: record.body, signatures })
+}
+
+/** The canonical envelope: JCS with signatures sorted by key, so any relay produces the same bytes. */
+function toSignedRecord<T extends RecordType> (envelope: Envelope<T>): SignedRecord<T> {
+  const signatures = [...envelope.signatures].sort((a, b) => a.key < b.key ? -1 : a.key > b.key ? 1 : 0)
+  const canonical = { type: envelope.type, body: envelope.body, signatures }
+  const bytes = encoder.encode(canonicalJson(canonical))
+  return {
+    ...canonical,
+    id: `${ID_PREFIXES[envelope.type]}_${base32(sha256(bytes))}`,
+    bytes,
+    ...feedPosition(envelope.type, envelope.body)
+  }
+}
+
+function feedPosition (type: RecordType, body: any): { author: string, seq: number, prev: string | null } {
+  if (type === 'root') {
+    return { author: ROOT_FEED, seq: body.version, prev: body.prev }
+  }
+  return { author: body.author, seq: body.seq, prev: body.prev }
+}
+
+/**
+ * Decodes untrusted bytes into a record: size first, then UTF-8, JSON, the
+ * envelope and the body schema of its type. Never throws.
+ */
+export function decodeRecord (bytes: Uint8Array, maxBytes = RECORD_MAX_BYTES): DecodeResult {
+  if (bytes.byteLength > maxBytes) {
+    return fail('ERR_RECORD_TOO_LARGE', `record of ${bytes.byteLength} bytes exceeds the limit of ${maxBytes} bytes`)
+  }
+  let json: unknown
+  try {
+    json = JSON.parse(decoder.decode(bytes))
+  } catch (err) {
+    return fail('ERR_RECORD_JSON', `record is not UTF-8 JSON: ${(err as Error).message}`)
+  }
+  return parseRecord(json)
+}
+
+/** Validates an already parsed JSON value as a record. Never throws. */
+export function parseRecord (json: unknown): DecodeResult {
+  const envelope = envelopeSchema.safeParse(json)
+  if (!envelope.success) {
+    return fail('ERR_RECORD_SCHEMA', `invalid envelope: ${describeIssues(envelope.error)}`)
+  }
+  const { type, signatures } = envelope.data
+  const body = BODY_SCHEMAS[type].safeParse(envelope.data.body)
+  if (!body.success) {
+    return fail('ERR_RECORD_SCHEMA', `invalid ${type} body: ${describeIssues(body.error)}`)
+  }
+  try {
+    return { ok: true, record: toSignedRecord({ type, body: body.data as any, signatures }) }
+  } catch (err) {
+    return fail('ERR_RECORD_SCHEMA', `record cannot be encoded canonically: ${(err as Error).message}`)
+  }
+}
+
+function fail (code: string, message: string): { ok: false, error: RecordDecodeError } {
+  return { ok: false, error: new RecordDecodeError(message, code) }
+}
+
+/** Formats zod issues as `path: message` pairs, every issue listed. */
+export function describeIssues (error: z.ZodError, max = 5): string {
+  const issues = error.issues.slice(0, max).map(issue => {
+    const path = issue.path.length > 0 ? issue.path.join('.') : '(top)'
+    return `${path}: ${issue.message}`
+  })
+  const more = error.issues.length > max ? `; and ${error.issues.length - max} more` : ''
+  return issues.join('; ') + more
+}
+
+export type VerifyResult = { ok: true, signers: Set<string> } | { ok: false, reason: string }
+
+/**
+ * Checks every signature of a record. One bad signature rejects the whole
+ * record. Several signatures by one key count as one signer. Records other
+ * than roots must carry exactly one signature, by their author.
+ */
+export function verifyRecord (record: Envelope): VerifyResult {
+  const message = signingBytes(record.type, record.body)
+  const signers = new Set<string>()
+  for (const { key, sig } of record.signatures) {
+    let signature: Uint8Array
+    try {
+      signature = fromBase64Url(sig)
+    } catch {
+      return { ok: false, reason: `signature by ${key} is not base64url` }
+    }
+    if (!verifySignature(key, message, signature)) {
+      return { ok: false, reason: `signature by ${key} does not verify` }
+    }
+    signers.add(key)
+  }
+  if (record.type !== 'root') {
+    const author = (record.body as { author: string }).author
+    if (signers.size !== 1 || !signers.has(author)) {
+      return { ok: false, reason: `a ${record.type} must be signed by its author ${author} alone` }
+    }
+  }
+  return { ok: true, signers }
+}
+
+/** Mints a deployment id: one garden working on one seed of one intent. */
+export function deploymentId (intentId: string, seed: string, garden: string): string {
+  return `dep_${base32(sha256(`${intentId}\n${seed}\n${garden}`))}`
+}

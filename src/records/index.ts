@@ -1,0 +1,3 @@
+export * from './canonical.ts'
+export * from './envelope.ts'
+export * from './schemas.ts'

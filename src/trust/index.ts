@@ -1,0 +1,3 @@
+export * from './authority.ts'
+export * from './membership.ts'
+export * from './root-chain.ts'

@@ -1,0 +1,121 @@
+import { SowerError } from '../errors.ts'
+import { verifyRecord } from '../records/index.ts'
+import type { RootBody, SignedRecord } from '../records/index.ts'
+
+/** Versions one walk of the root chain may advance; a longer gap needs several walks. */
+export const ROOT_CHAIN_MAX_STEPS = 128
+
+/** A root version that cannot be trusted, with the reason. */
+export class RootChainError extends SowerError {
+  constructor (message: string, code = 'ERR_ROOT_CHAIN') {
+    super(message, code)
+  }
+}
+
+export type RootRecord = SignedRecord<'root'>
+
+/** Keys of a root version that carry the `root` scope. */
+export function rootKeys (root: RootBody): Set<string> {
+  return new Set(root.admins
+    .filter(admin => admin.scopes.some(scope => scope.name === 'root'))
+    .map(admin => admin.key))
+}
+
+function countSigners (signers: Set<string>, keys: Set<string>): number {
+  let count = 0
+  for (const key of signers) {
+    if (keys.has(key)) {
+      count++
+    }
+  }
+  return count
+}
+
+/**
+ * Checks a root that is trusted by pinning: its own root keys must reach its
+ * threshold and it must not have expired at `nowMs`.
+ */
+export function verifyPinnedRoot (root: RootRecord, nowMs: number): void {
+  const verified = verifyRecord(root)
+  if (!verified.ok) {
+    throw new RootChainError(`root version ${root.body.version}: ${verified.reason}`, 'ERR_ROOT_SIGNATURE')
+  }
+  const own = countSigners(verified.signers, rootKeys(root.body))
+  if (own < root.body.threshold) {
+    throw new RootChainError(`root version ${root.body.version} has ${own} of the ${root.body.threshold} signatures its own root keys must give`, 'ERR_ROOT_THRESHOLD')
+  }
+  checkNotExpired(root, nowMs)
+}
+
+function checkNotExpired (root: RootRecord, nowMs: number): void {
+  if (Date.parse(root.body.expiresAt) <= nowMs) {
+    throw new RootChainError(`root version ${root.body.version} expired at ${root.body.expiresAt}; sign a new version with \`sower root rotate\``, 'ERR_ROOT_EXPIRED')
+  }
+}
+
+/**
+ * Checks that `next` may follow `current`: the next version number, a link
+ * to `current`, the same fleet, and a threshold of signatures from both the
+ * previous version's root keys and its own. Expiry is not checked here,
+ * because an intermediate version may have expired since it was replaced.
+ */
+export function verifyRootStep (current: RootRecord, next: RootRecord): void {
+  const version = next.body.version
+  if (version !== current.body.version + 1) {
+    throw new RootChainError(`root version ${version} cannot follow version ${current.body.version}; versions advance one at a time`, 'ERR_ROOT_VERSION')
+  }
+  if (next.body.prev !== current.id || next.body.fleet !== current.body.fleet) {
+    throw new RootChainError(`root version ${version} does not extend root ${current.id} of fleet ${current.body.fleet}`, 'ERR_ROOT_LINK')
+  }
+  const verified = verifyRecord(next)
+  if (!verified.ok) {
+    throw new RootChainError(`root version ${version}: ${verified.reason}`, 'ERR_ROOT_SIGNATURE')
+  }
+  const previous = countSigners(verified.signers, rootKeys(current.body))
+  if (previous < current.body.threshold) {
+    throw new RootChainError(`root version ${version} has ${previous} of the ${current.body.threshold} signatures that version ${current.body.version}'s root keys must give`, 'ERR_ROOT_THRESHOLD')
+  }
+  const own = countSigners(verified.signers, rootKeys(next.body))
+  if (own < next.body.threshold) {
+    throw new RootChainError(`root version ${version} has ${own} of the ${next.body.threshold} signatures its own root keys must give`, 'ERR_ROOT_THRESHOLD')
+  }
+}
+
+/**
+ * Walks from a trusted root through `candidates` (any order, duplicates and
+ * unrelated versions allowed) one version at a time and returns the newest
+ * trusted version. It stops at the first missing version, and throws when a
+ * present next version is invalid or when the newest version has expired.
+ */
+export function walkRootChain (trusted: RootRecord, candidates: RootRecord[], nowMs: number,
+  maxSteps = ROOT_CHAIN_MAX_STEPS): RootRecord {
+  const byVersion = new Map<number, RootRecord[]>()
+  for (const candidate of candidates) {
+    const list = byVersion.get(candidate.body.version) ?? []
+    list.push(candidate)
+    byVersion.set(candidate.body.version, list)
+  }
+  let current = trusted
+  for (let step = 0; step < maxSteps; step++) {
+    const nexts = byVersion.get(current.body.version + 1)
+    if (nexts == null) {
+      break
+    }
+    current = pickNext(current, nexts)
+  }
+  checkNotExpired(current, nowMs)
+  return current
+}
+
+function pickNext (current: RootRecord, nexts: RootRecord[]): RootRecord {
+  let lastError: unknown
+  for (const next of nexts) {
+    try {
+      verifyRootStep(current, next)
+      return next
+    } catch (err) {
+      lastError = err
+    }
+  }
+  throw lastError
+}
