@@ -156,7 +156,7 @@ export function verifyRecord (record: Envelope): VerifyResult {
   }
   if (record.type !== 'root') {
     const author = (record.body as { author: string }).author
-    if (signers.size !== 1 || !signers.has(author)) {
+    if (record.signatures.length !== 1 || !signers.has(author)) {
       return { ok: false, reason: `a ${record.type} must be signed by its author ${author} alone` }
     }
   }

@@ -282,8 +282,20 @@ export const signatureSchema = z.strictObject({
   sig: z.string().regex(/^[A-Za-z0-9_-]{86}$/, 'expected a base64url ed25519 signature')
 })
 
+/**
+ * Two signatures by one key are rejected: they add no trust, and each copy
+ * would give the same record another id, which could fake a fork.
+ */
 export const envelopeSchema = z.strictObject({
   type: z.enum(RECORD_TYPES as [RecordType, ...RecordType[]]),
   body: z.record(z.string(), z.unknown()),
   signatures: z.array(signatureSchema).min(1).max(SIGNATURES_MAX)
+}).superRefine((envelope, ctx) => {
+  const seen = new Set<string>()
+  envelope.signatures.forEach((signature, index) => {
+    if (seen.has(signature.key)) {
+      ctx.addIssue({ code: 'custom', path: ['signatures', index, 'key'], message: `duplicate signature by key ${signature.key}` })
+    }
+    seen.add(signature.key)
+  })
 })
