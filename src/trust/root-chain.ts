@@ -101,15 +101,23 @@ export function walkRootChain (trusted: RootRecord, candidates: RootRecord[], no
     if (nexts == null) {
       break
     }
-    current = pickNext(current, nexts)
+    current = pickNext(current, nexts, byVersion.get(current.body.version + 2) ?? [])
   }
   checkNotExpired(current, nowMs)
   return current
 }
 
-function pickNext (current: RootRecord, nexts: RootRecord[]): RootRecord {
+/**
+ * Returns the first valid candidate, trying first those that a candidate of
+ * the version after links to. Copies of one root body with different sets
+ * of signatures are all valid, but only the one that the next version's
+ * `prev` names leads further.
+ */
+function pickNext (current: RootRecord, nexts: RootRecord[], successors: RootRecord[]): RootRecord {
+  const linked = new Set(successors.map(successor => successor.body.prev))
+  const ordered = [...nexts.filter(next => linked.has(next.id)), ...nexts.filter(next => !linked.has(next.id))]
   let lastError: unknown
-  for (const next of nexts) {
+  for (const next of ordered) {
     try {
       verifyRootStep(current, next)
       return next
