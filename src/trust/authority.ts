@@ -51,7 +51,7 @@ export function maySign (root: RootBody, key: string, record: SignedRecord): Dec
 /** Returns null when one scope allows the record, else why not. */
 function scopeLimitsAllow (scope: { seeds?: string[], tags?: string[] }, type: RecordType, body: any): string | null {
   if (scope.tags != null) {
-    const tagProblem = type === 'intent' ? targetsOutsideTags(body, scope.tags) : tagsOutside(body.tags ?? [], scope.tags)
+    const tagProblem = tagLimitProblem(type, body, scope.tags)
     if (tagProblem != null) {
       return tagProblem
     }
@@ -60,6 +60,16 @@ function scopeLimitsAllow (scope: { seeds?: string[], tags?: string[] }, type: R
     return seedsOutside(body, scope.seeds)
   }
   return null
+}
+
+function tagLimitProblem (type: RecordType, body: any, allowed: string[]): string | null {
+  if (type === 'intent') {
+    return targetsOutsideTags(body, allowed)
+  }
+  if (type === 'revocation') {
+    return `a revocation names no tags, so it is outside the tags ${allowed.join(', ')}`
+  }
+  return tagsOutside(body.tags ?? [], allowed)
 }
 
 function tagsOutside (tags: string[], allowed: string[]): string | null {
@@ -88,8 +98,9 @@ function seedsOutside (intent: IntentBody, allowed: string[]): string | null {
 
 /**
  * Judges the times of a record against our clock with `CLOCK_SKEW_MAX_MS`
- * of tolerance: nothing issued in the future, and no intent or certificate
- * past its expiry.
+ * of tolerance: nothing issued in the future, and no intent past its
+ * expiry. Certificates are not judged by expiry here, because an expired
+ * certificate stays part of the history. `Membership.status` judges it.
  */
 export function checkFreshness (record: SignedRecord, nowMs: number, skewMs = CLOCK_SKEW_MAX_MS): Decision {
   const body = record.body as { issuedAt: string, expiresAt?: string }
