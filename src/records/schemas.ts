@@ -185,7 +185,8 @@ export const followUpIntentSchema = z.strictObject({
   seeds: z.array(nameSchema).min(1).max(16).optional()
 })
 
-export const intentBodySchema = z.union([deployIntentSchema, followUpIntentSchema])
+/** Discriminated by `action`, so an error names the field that failed rather than the whole body. */
+export const intentBodySchema = z.discriminatedUnion('action', [deployIntentSchema, followUpIntentSchema])
 
 export const generationSchema = z.strictObject({
   number: z.number().int().min(0).max(Number.MAX_SAFE_INTEGER),
