@@ -1,0 +1,419 @@
+import { EventEmitter } from 'node:events'
+import type { GossipSub } from '@libp2p/gossipsub'
+import type { AbortOptions, Connection, Libp2p, PeerInfo, Stream, StreamHandler, StreamHandlerOptions } from '@libp2p/interface'
+import { peerIdFromString } from '@libp2p/peer-id'
+import type { KadDHT } from '@libp2p/kad-dht'
+import { SowerError } from '../errors.ts'
+import type { SigningKey } from '../keys/index.ts'
+import type { Logger } from '../logger.ts'
+import type { SignedRecord } from '../records/index.ts'
+import type { RecordStore } from '../store/index.ts'
+import { storePathKey } from './dht.ts'
+import { attachValidators, detachValidators } from './gossip.ts'
+import { handleHello, sendHello } from './hello.ts'
+import { createIngest, judgeRecord } from './ingest.ts'
+import type { Ingest, IngestMeta, IngestResult } from './ingest.ts'
+import { createFleetLibp2p } from './libp2p.ts'
+import { MemberGate } from './member-gate.ts'
+import { TOPIC_OF_TYPE, fleetProtocols, resolveInit } from './options.ts'
+import type { FleetNodeInit, FleetProtocols, ResolvedInit } from './options.ts'
+import { pullFrom, serveSync } from './sync.ts'
+import type { SettledCursors, SyncSummary } from './sync.ts'
+import { TrustState } from './trust-state.ts'
+import type { PeerStatusChange } from './trust-state.ts'
+
+export * from './options.ts'
+export { storePathKey } from './dht.ts'
+export { createIngest, judgeRecord } from './ingest.ts'
+export type { Ingest, IngestAction, IngestMeta, IngestResult } from './ingest.ts'
+export { redialDelayMs } from './redial.ts'
+export { TrustState } from './trust-state.ts'
+export type { PeerStatusChange } from './trust-state.ts'
+export type { SyncSummary } from './sync.ts'
+export { ProtocolError } from './frames.ts'
+
+/** How a garden learned of an intent, as the policy's triggers name it. */
+export type IntentTrigger = 'realtime' | 'poll_on_connect'
+
+export interface IntentEvent {
+  record: SignedRecord<'intent'>
+  trigger: IntentTrigger
+}
+
+export interface RecordEvent {
+  record: SignedRecord
+  via: IngestMeta['via']
+  from?: string
+}
+
+export interface SyncEvent extends SyncSummary {
+  peer: string
+  durationMs: number
+}
+
+export interface FleetNodeEvents {
+  /** An intent was stored: by gossip or a local publish (`realtime`) or by sync (`poll_on_connect`). */
+  intent: [IntentEvent]
+  /** Any record was accepted and stored. */
+  record: [RecordEvent]
+  /** A peer became a member or stopped being one. */
+  status: [PeerStatusChange]
+  /** This node detected a fork and signed an alert about it. */
+  alert: [SignedRecord<'alert'>]
+  /** A sync session with a peer finished. */
+  sync: [SyncEvent]
+}
+
+export interface FleetNodeComponents {
+  store: RecordStore
+  /** The node's identity: its peer id and the key it signs reports, events and alerts with. */
+  nodeKey: SigningKey
+  logger: Logger
+}
+
+/** A node may only open Sower protocols to members, and serve them only to members. */
+export class NotMemberError extends SowerError {
+  constructor (message: string) {
+    super(message, 'ERR_NOT_MEMBER')
+  }
+}
+
+/** Our own record failed the checks our peers would run. */
+export class PublishRejectedError extends SowerError {}
+
+export class NotStartedError extends SowerError {
+  constructor () {
+    super('the fleet node is not started; call start() first', 'ERR_NOT_STARTED')
+  }
+}
+
+/**
+ * A garden's network: libp2p with TCP, Noise, yamux, identify, ping,
+ * gossipsub and a fleet-scoped Kademlia DHT, a hello protocol that admits
+ * only members, gossip and sync that feed one ingest pipeline, and a redial
+ * loop with backoff.
+ */
+export class FleetNode extends EventEmitter<FleetNodeEvents> {
+  readonly #components: FleetNodeComponents
+  readonly #init: ResolvedInit
+  readonly #log: Logger
+  readonly protocols: FleetProtocols
+  readonly trust: TrustState
+  readonly ingest: Ingest
+  #libp2p?: Libp2p<{ pubsub: GossipSub, dht: KadDHT }>
+  #gate?: MemberGate
+  #controller = new AbortController()
+  #syncTimer?: ReturnType<typeof setInterval>
+  readonly #syncing = new Map<string, Promise<SyncSummary | undefined>>()
+  readonly #settled: SettledCursors = new Map()
+  readonly #onStatus = (change: PeerStatusChange): void => { this.#statusChanged(change) }
+
+  constructor (components: FleetNodeComponents, init: FleetNodeInit) {
+    super()
+    this.#components = components
+    this.#init = resolveInit(init)
+    this.#log = components.logger
+    this.protocols = fleetProtocols(init.root.body.fleet)
+    this.trust = new TrustState(components, { root: init.root, nowMs: this.#init.nowMs })
+    this.ingest = createIngest({ ...components, trust: this.trust }, {
+      nowMs: this.#init.nowMs,
+      onFork: async (record, existing) => { await this.#raiseForkAlert(record, existing) },
+      onAccept: (record, meta) => { this.#accepted(record, meta) }
+    })
+  }
+
+  get peerId (): string {
+    return this.#components.nodeKey.id
+  }
+
+  get fleet (): string {
+    return this.trust.fleet
+  }
+
+  get started (): boolean {
+    return this.#libp2p != null
+  }
+
+  /** The libp2p node while started, for diagnostics; Sower code uses the methods below. */
+  get libp2p (): Libp2p | undefined {
+    return this.#libp2p
+  }
+
+  /** Listen addresses with `/p2p/<peer id>`, ready to pass to another node as bootstrap. */
+  getMultiaddrs (): string[] {
+    return this.#libp2p?.getMultiaddrs().map(address => address.toString()) ?? []
+  }
+
+  async start (): Promise<void> {
+    if (this.#libp2p != null) {
+      return
+    }
+    this.#controller = new AbortController()
+    await this.trust.load()
+    const libp2p = await createFleetLibp2p(this.#components.nodeKey, this.#init, this.protocols, this.trust)
+    this.#libp2p = libp2p
+    await libp2p.handle(this.protocols.hello, async (stream, connection) => {
+      await handleHello(this.#helloComponents(), this.#helloInit(), stream, connection)
+    }, { maxInboundStreams: 4 })
+    await this.handle(this.protocols.sync, async (stream, connection) => {
+      await serveSync(this.#syncComponents(), this.#syncInit(), stream, connection)
+    }, { maxInboundStreams: 4 })
+    this.#gate = new MemberGate({ libp2p, trust: this.trust, logger: this.#log }, {
+      graceMs: this.#init.membershipGraceMs,
+      bootstrap: this.#init.bootstrap,
+      redialDelaysMs: this.#init.redialDelaysMs,
+      redialMaxDelayMs: this.#init.redialMaxDelayMs,
+      redialMaxMembers: this.#init.redialMaxMembers,
+      onConnection: (connection) => { this.#connected(connection) },
+      onMember: (peer) => { this.syncWith(peer).catch(() => {}) }
+    })
+    this.trust.on('status', this.#onStatus)
+    await libp2p.start()
+    attachValidators(libp2p.services.pubsub, this.protocols, this.ingest, { isMember: peer => this.trust.isMember(peer) })
+    this.#gate.start()
+    this.#startPeriodicSync()
+    this.#log.info({ peer: this.peerId, fleet: this.fleet, addresses: this.getMultiaddrs() }, 'fleet node started')
+  }
+
+  async stop (): Promise<void> {
+    const libp2p = this.#libp2p
+    if (libp2p == null) {
+      return
+    }
+    clearInterval(this.#syncTimer)
+    this.#syncTimer = undefined
+    this.#gate?.stop()
+    this.#gate = undefined
+    this.#controller.abort()
+    detachValidators(libp2p.services.pubsub, this.protocols)
+    this.trust.off('status', this.#onStatus)
+    await Promise.allSettled(this.#syncing.values())
+    await libp2p.stop()
+    this.#libp2p = undefined
+    this.#log.info({ peer: this.peerId }, 'fleet node stopped')
+  }
+
+  /**
+   * Stores a record (durable before anything is sent) and gossips it. With
+   * no peer reachable the record waits in the store for sync. Throws
+   * `PublishRejectedError` when the record would not pass our peers' checks.
+   */
+  async publish (record: SignedRecord): Promise<{ recipients: number }> {
+    const outcome = await this.ingest(record.bytes, { via: 'local' })
+    if (outcome.action !== 'accept') {
+      await this.#checkKnownLocal(record, outcome)
+    }
+    return { recipients: await this.#gossip(record) }
+  }
+
+  /** A record that is already stored may be published again, if it still passes our checks. */
+  async #checkKnownLocal (record: SignedRecord, outcome: IngestResult): Promise<void> {
+    if (outcome.code !== 'ERR_KNOWN') {
+      throw new PublishRejectedError(`cannot publish ${record.type} ${record.id}: ${outcome.reason}`, outcome.code)
+    }
+    const judged = judgeRecord(this.trust, record, this.#init.nowMs())
+    if (judged != null && judged.code !== 'ERR_ROOT_STALE') {
+      throw new PublishRejectedError(`cannot publish ${record.type} ${record.id}: ${judged.reason}`, judged.code)
+    }
+    const meta = await this.#components.store.getMeta(record.id)
+    if (meta?.via === 'local' && record.type !== 'root') {
+      // Records appended to the store directly skipped the pipeline: apply them now.
+      this.trust.apply(record)
+      this.#accepted(record, { via: 'local' })
+    }
+  }
+
+  async #gossip (record: SignedRecord): Promise<number> {
+    const libp2p = this.#libp2p
+    if (libp2p == null) {
+      return 0
+    }
+    try {
+      const topic = this.protocols.topics[TOPIC_OF_TYPE[record.type]]
+      const sent = await libp2p.services.pubsub.publish(topic, record.bytes)
+      return sent.recipients.length
+    } catch (err) {
+      this.#log.warn({ err, record: record.id }, 'gossip publish failed; the record waits in the store for sync')
+      return 0
+    }
+  }
+
+  /** Pulls what `peer` has and we lack. Concurrent calls for one peer share one session. */
+  async syncWith (peer: string): Promise<SyncSummary | undefined> {
+    const running = this.#syncing.get(peer)
+    if (running != null) {
+      return await running
+    }
+    const session = this.#runSync(peer).finally(() => { this.#syncing.delete(peer) })
+    this.#syncing.set(peer, session)
+    return await session
+  }
+
+  async #runSync (peer: string): Promise<SyncSummary | undefined> {
+    const connection = this.#libp2p?.getConnections(peerIdFromString(peer)).find(conn => conn.status === 'open')
+    if (connection == null || !this.trust.isMember(peer)) {
+      return undefined
+    }
+    const startedAt = performance.now()
+    try {
+      const summary = await pullFrom(this.#syncComponents(), this.#syncInit(), connection, this.protocols.sync, this.#settled)
+      const durationMs = Math.round(performance.now() - startedAt)
+      this.#log.debug({ peer, ...summary, durationMs }, 'sync finished')
+      this.emit('sync', { peer, durationMs, ...summary })
+      return summary
+    } catch (err) {
+      if (!this.#controller.signal.aborted) {
+        this.#log.info({ peer, err: (err as Error).message }, 'sync with peer failed')
+      }
+      return undefined
+    }
+  }
+
+  /** Peers connected now that are members. */
+  connectedMembers (): string[] {
+    const peers = this.#libp2p?.getPeers().map(peer => peer.toString()) ?? []
+    return peers.filter(peer => this.trust.isMember(peer))
+  }
+
+  /** Dials a multiaddr (with `/p2p/<peer id>`) or a peer id and keeps redialling it while disconnected. */
+  async dial (target: string, options?: AbortOptions): Promise<void> {
+    this.#requireStarted()
+    await this.#gate?.dial(target, options)
+  }
+
+  /**
+   * Registers a protocol that only members may use: streams from other
+   * peers are aborted before `handler` sees them.
+   */
+  async handle (protocol: string, handler: StreamHandler, options?: StreamHandlerOptions): Promise<void> {
+    const libp2p = this.#requireStarted()
+    await libp2p.handle(protocol, async (stream, connection) => {
+      const peer = connection.remotePeer.toString()
+      if (!this.trust.isMember(peer)) {
+        this.#log.debug({ peer, protocol }, 'stream from a non-member aborted')
+        stream.abort(new NotMemberError(`peer ${peer} is not a member`))
+        return
+      }
+      await handler(stream, connection)
+    }, options)
+  }
+
+  async unhandle (protocol: string): Promise<void> {
+    await this.#libp2p?.unhandle(protocol)
+  }
+
+  /** Opens a stream to a member; throws `NotMemberError` for anyone else. */
+  async dialProtocol (peer: string, protocol: string | string[], options?: AbortOptions): Promise<Stream> {
+    const libp2p = this.#requireStarted()
+    if (!this.trust.isMember(peer)) {
+      throw new NotMemberError(`peer ${peer} is not a member of fleet ${this.fleet}`)
+    }
+    return await libp2p.dialProtocol(peerIdFromString(peer), protocol, options)
+  }
+
+  /** Announces in the fleet DHT that this node can serve the closure of `storePath`. */
+  async provide (storePath: string, options?: AbortOptions): Promise<void> {
+    await this.#requireStarted().contentRouting.provide(storePathKey(storePath), options)
+  }
+
+  /** Finds nodes that announced the closure of `storePath`. */
+  async * findProviders (storePath: string, options?: AbortOptions): AsyncGenerator<PeerInfo> {
+    yield * this.#requireStarted().contentRouting.findProviders(storePathKey(storePath), options)
+  }
+
+  /** Looks up the addresses of a peer id through the fleet DHT. */
+  async findPeer (peer: string, options?: AbortOptions): Promise<PeerInfo> {
+    return await this.#requireStarted().peerRouting.findPeer(peerIdFromString(peer), options)
+  }
+
+  #requireStarted (): Libp2p<{ pubsub: GossipSub, dht: KadDHT }> {
+    if (this.#libp2p == null) {
+      throw new NotStartedError()
+    }
+    return this.#libp2p
+  }
+
+  #connected (connection: Connection): void {
+    const peer = connection.remotePeer.toString()
+    if (connection.direction !== 'outbound' && connection.direction !== 'inbound') {
+      return
+    }
+    sendHello(this.#helloComponents(), this.#helloInit(), connection, this.protocols.hello)
+      .then(() => {
+        if (this.trust.isMember(peer)) {
+          this.syncWith(peer).catch(() => {})
+        }
+      })
+      .catch(err => {
+        if (!this.#controller.signal.aborted) {
+          this.#log.debug({ peer, err: (err as Error).message }, 'hello to peer failed')
+        }
+      })
+  }
+
+  #statusChanged (change: PeerStatusChange): void {
+    this.#gate?.statusChanged(change)
+    this.emit('status', change)
+  }
+
+  #accepted (record: SignedRecord, meta: IngestMeta): void {
+    this.emit('record', { record, via: meta.via, from: meta.from })
+    if (record.type === 'intent') {
+      const trigger: IntentTrigger = meta.via === 'gossip' || meta.via === 'local' ? 'realtime' : 'poll_on_connect'
+      this.emit('intent', { record: record as SignedRecord<'intent'>, trigger })
+    }
+  }
+
+  async #raiseForkAlert (record: SignedRecord, existing: string): Promise<void> {
+    if (record.author === 'root') {
+      this.#log.error({ record: record.id, existing }, 'two root records share one version')
+      return
+    }
+    const alert = await this.#components.store.append('alert', {
+      fleet: this.fleet,
+      issuedAt: new Date(this.#init.nowMs()).toISOString(),
+      kind: 'fork',
+      subject: record.author,
+      subjectSeq: record.seq,
+      records: [existing, record.id]
+    }, this.#components.nodeKey)
+    this.#log.warn({ alert: alert.id, subject: record.author, seq: record.seq }, 'fork alert raised')
+    this.emit('alert', alert)
+    await this.#gossip(alert)
+  }
+
+  #startPeriodicSync (): void {
+    if (this.#init.syncIntervalMs <= 0) {
+      return
+    }
+    this.#syncTimer = setInterval(() => {
+      const connected = this.#libp2p?.getPeers().map(peer => peer.toString()) ?? []
+      this.trust.recheck(connected)
+      const members = connected.filter(peer => this.trust.isMember(peer))
+      if (members.length > 0) {
+        this.syncWith(members[Math.floor(Math.random() * members.length)]).catch(() => {})
+      }
+    }, this.#init.syncIntervalMs)
+  }
+
+  #helloComponents (): Parameters<typeof sendHello>[0] {
+    return { store: this.#components.store, trust: this.trust, ingest: this.ingest, logger: this.#log, self: this.peerId }
+  }
+
+  #helloInit (): Parameters<typeof sendHello>[1] {
+    return { maxBytes: this.#init.helloMaxBytes, timeoutMs: this.#init.helloTimeoutMs, signal: this.#controller.signal }
+  }
+
+  #syncComponents (): Parameters<typeof pullFrom>[0] {
+    return { store: this.#components.store, trust: this.trust, ingest: this.ingest, logger: this.#log }
+  }
+
+  #syncInit (): Parameters<typeof pullFrom>[1] {
+    return {
+      batchMaxRecords: this.#init.syncBatchMaxRecords,
+      batchMaxBytes: this.#init.syncBatchMaxBytes,
+      readTimeoutMs: this.#init.syncReadTimeoutMs,
+      signal: this.#controller.signal
+    }
+  }
+}

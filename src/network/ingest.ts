@@ -1,0 +1,204 @@
+import type { Logger } from '../logger.ts'
+import { RECORD_MAX_BYTES, decodeRecord, verifyRecord } from '../records/index.ts'
+import type { ReceivedVia, RecordStore } from '../store/index.ts'
+import type { SignedRecord } from '../records/index.ts'
+import { checkFreshness, maySign, verifyRootStep } from '../trust/index.ts'
+import type { RootRecord } from '../trust/index.ts'
+import { TOPIC_OF_TYPE } from './options.ts'
+import type { TrustState } from './trust-state.ts'
+
+/**
+ * What gossip and sync do with a message: `accept` (new and valid: stored
+ * and forwarded), `ignore` (known, stale, not yet judgeable, or our own
+ * failure: dropped, the sender keeps its score) or `reject` (invalid: the
+ * sender's score drops).
+ */
+export type IngestAction = 'accept' | 'ignore' | 'reject'
+
+export interface IngestMeta {
+  via: ReceivedVia
+  /** Peer id of the sender, absent for local records. */
+  from?: string
+  /** Gossip topic kind the bytes arrived on; a record on the wrong topic is rejected. */
+  topic?: 'control' | 'report' | 'event'
+}
+
+export interface IngestResult {
+  action: IngestAction
+  code: string
+  reason: string
+  record?: SignedRecord
+}
+
+export interface IngestComponents {
+  store: RecordStore
+  trust: TrustState
+  logger: Logger
+}
+
+export interface IngestInit {
+  /** @default RECORD_MAX_BYTES (1 MiB) */
+  maxRecordBytes?: number
+  /** @default Date.now */
+  nowMs?: () => number
+  /** Called when the store reports a fork, with the record that completed it and the id it collides with. */
+  onFork?: (record: SignedRecord, existing: string) => Promise<void>
+  /** Called after a record was stored and the trust state updated. */
+  onAccept?: (record: SignedRecord, meta: IngestMeta) => void
+}
+
+export type Ingest = (bytes: Uint8Array, meta: IngestMeta) => Promise<IngestResult>
+
+const ACCEPTED = 'OK'
+
+function result (action: IngestAction, code: string, reason: string, record?: SignedRecord): IngestResult {
+  return { action, code, reason, record }
+}
+
+/**
+ * Creates the one pipeline that every received record goes through
+ * (gossip, sync, hello, bundle import). Checks run cheapest first and each
+ * rule states its outcome. An exception inside the pipeline is our own bug:
+ * it is logged and maps to `ignore`, so it never lowers a peer's score.
+ */
+export function createIngest (components: IngestComponents, init: IngestInit = {}): Ingest {
+  const context = {
+    ...components,
+    maxRecordBytes: init.maxRecordBytes ?? RECORD_MAX_BYTES,
+    nowMs: init.nowMs ?? Date.now,
+    onFork: init.onFork,
+    onAccept: init.onAccept
+  }
+  return async (bytes, meta) => {
+    try {
+      return await runRules(context, bytes, meta)
+    } catch (err) {
+      context.logger.error({ err, from: meta.from, via: meta.via }, 'record ingest failed')
+      return result('ignore', 'ERR_INTERNAL', `ingest failed: ${(err as Error).message}`)
+    }
+  }
+}
+
+type Context = IngestComponents & Required<Pick<IngestInit, 'maxRecordBytes' | 'nowMs'>> & Pick<IngestInit, 'onFork' | 'onAccept'>
+
+async function runRules (context: Context, bytes: Uint8Array, meta: IngestMeta): Promise<IngestResult> {
+  const { store, trust } = context
+  // [REJECT] larger than a record may be
+  if (bytes.byteLength > context.maxRecordBytes) {
+    return result('reject', 'ERR_RECORD_TOO_LARGE', `record of ${bytes.byteLength} bytes exceeds ${context.maxRecordBytes} bytes`)
+  }
+  // [REJECT] not UTF-8 JSON, or not the envelope and body schema of its type
+  const decoded = decodeRecord(bytes, context.maxRecordBytes)
+  if (!decoded.ok) {
+    return result('reject', decoded.error.code, decoded.error.message)
+  }
+  const record = decoded.record
+  // [REJECT] arrived on the topic of another record type
+  if (meta.topic != null && TOPIC_OF_TYPE[record.type] !== meta.topic) {
+    return result('reject', 'ERR_WRONG_TOPIC', `a ${record.type} does not belong on the ${meta.topic} topic`, record)
+  }
+  // [IGNORE] already stored
+  if (await store.has(record.id)) {
+    return result('ignore', 'ERR_KNOWN', `${record.id} is already stored`, record)
+  }
+  // [IGNORE] author refused after a fork: its records are evidence, not news
+  if (store.isRefused(record.author)) {
+    return result('ignore', 'ERR_AUTHOR_REFUSED', `author ${record.author} is refused after a fork`, record)
+  }
+  const judged = judgeRecord(trust, record, context.nowMs())
+  if (judged != null) {
+    return judged
+  }
+  return await storeRecord(context, record, meta)
+}
+
+/**
+ * Judges a decoded record against our trust state: fleet, freshness,
+ * signature and authority, in that order. Returns null when it may be
+ * stored. Publishing runs it on our own records too, so that we never
+ * gossip what our peers would reject.
+ */
+export function judgeRecord (trust: TrustState, record: SignedRecord, nowMs: number): IngestResult | null {
+  // [REJECT] belongs to another fleet
+  if (fleetOf(record) !== trust.fleet) {
+    return result('reject', 'ERR_WRONG_FLEET', `${record.type} ${record.id} belongs to fleet ${fleetOf(record)}, not ${trust.fleet}`, record)
+  }
+  // [IGNORE] issued in the future or expired: honest relays replay old records
+  const fresh = checkFreshness(record, nowMs)
+  if (!fresh.ok) {
+    return result('ignore', fresh.code, fresh.reason, record)
+  }
+  // [REJECT] a signature that does not verify, or not signed by its author alone
+  const verified = verifyRecord(record)
+  if (!verified.ok) {
+    return result('reject', 'ERR_SIGNATURE', verified.reason, record)
+  }
+  // [REJECT] / [IGNORE] signer without the authority for this record
+  return checkAuthority(trust, record)
+}
+
+function fleetOf (record: SignedRecord): string {
+  return (record.body as { fleet: string }).fleet
+}
+
+/** Returns null when the signer may author the record, else the outcome. */
+function checkAuthority (trust: TrustState, record: SignedRecord): IngestResult | null {
+  if (record.type === 'root') {
+    return checkRoot(trust.root, record as RootRecord)
+  }
+  if (record.type === 'certificate' || record.type === 'revocation' || record.type === 'intent') {
+    const decision = maySign(trust.root.body, record.author, record)
+    // [REJECT] signer is no admin of the current root, or lacks the scope or its limits
+    return decision.ok ? null : result('reject', decision.code, decision.reason, record)
+  }
+  const status = trust.status(record.author)
+  if (status.member) {
+    return null
+  }
+  // [IGNORE] author without any certificate yet: its certificate may still be on its way
+  if (status.code === 'ERR_NO_CERTIFICATE') {
+    return result('ignore', status.code, status.reason, record)
+  }
+  // [REJECT] author revoked or its certificate expired
+  return result('reject', status.code, status.reason, record)
+}
+
+function checkRoot (current: RootRecord, next: RootRecord): IngestResult | null {
+  // [IGNORE] an older version than ours: nothing to learn from it
+  if (next.body.version <= current.body.version) {
+    return result('ignore', 'ERR_ROOT_STALE', `root version ${next.body.version} is not newer than ${current.body.version}`, next)
+  }
+  // [IGNORE] skips a version: the missing one arrives by sync first
+  if (next.body.version > current.body.version + 1) {
+    return result('ignore', 'ERR_ROOT_GAP', `root version ${next.body.version} cannot be judged before version ${current.body.version + 1}`, next)
+  }
+  try {
+    verifyRootStep(current, next)
+    return null
+  } catch (err) {
+    // [REJECT] not signed by the thresholds of the current and its own root keys, or not linked
+    return result('reject', (err as { code: string }).code, (err as Error).message, next)
+  }
+}
+
+async function storeRecord (context: Context, record: SignedRecord, meta: IngestMeta): Promise<IngestResult> {
+  const stored = await context.store.put(record, {
+    via: meta.via,
+    receivedAt: new Date(context.nowMs()).toISOString(),
+    ...(meta.from != null ? { from: meta.from } : {})
+  })
+  switch (stored.status) {
+    case 'stored':
+      context.trust.apply(record)
+      context.onAccept?.(record, meta)
+      return result('accept', ACCEPTED, `${record.id} stored`, record)
+    case 'duplicate':
+      return result('ignore', 'ERR_KNOWN', `${record.id} is already stored`, record)
+    case 'refused':
+      return result('ignore', 'ERR_AUTHOR_REFUSED', stored.reason, record)
+    case 'fork':
+      context.logger.warn({ author: record.author, seq: record.seq, record: record.id, existing: stored.existing }, 'fork detected')
+      await context.onFork?.(record, stored.existing)
+      return result('ignore', 'ERR_FORK', `${record.id} forks the feed of ${record.author} at seq ${record.seq} with ${stored.existing}`, record)
+  }
+}

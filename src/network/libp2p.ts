@@ -1,0 +1,61 @@
+import { noise } from '@chainsafe/libp2p-noise'
+import type { GossipSub } from '@libp2p/gossipsub'
+import { identify } from '@libp2p/identify'
+import type { ConnectionGater, Libp2p, PeerId } from '@libp2p/interface'
+import { kadDHT, passthroughMapper } from '@libp2p/kad-dht'
+import type { KadDHT } from '@libp2p/kad-dht'
+import { ping } from '@libp2p/ping'
+import { tcp } from '@libp2p/tcp'
+import { yamux } from '@libp2p/yamux'
+import { createLibp2p } from 'libp2p'
+import type { SigningKey } from '../keys/index.ts'
+import { fleetGossipsub } from './gossip.ts'
+import type { FleetProtocols, ResolvedInit } from './options.ts'
+import type { TrustState } from './trust-state.ts'
+
+export type FleetLibp2p = Libp2p<{ pubsub: GossipSub, dht: KadDHT }>
+
+/**
+ * Builds (without starting) the libp2p node of a garden. Revoked peers are
+ * refused at the connection gater, in both directions. Loopback and LAN
+ * ranges are on the allow list, which exempts them from the per-host
+ * inbound rate limit, because a whole fleet may run on one host or behind
+ * one NAT.
+ */
+export async function createFleetLibp2p (nodeKey: SigningKey, init: ResolvedInit, protocols: FleetProtocols,
+  trust: TrustState): Promise<FleetLibp2p> {
+  const revoked = (peer: PeerId): boolean => {
+    const status = trust.status(peer.toString())
+    return !status.member && status.code === 'ERR_REVOKED'
+  }
+  const connectionGater: ConnectionGater = {
+    denyDialPeer: revoked,
+    denyInboundEncryptedConnection: revoked,
+    denyOutboundEncryptedConnection: revoked
+  }
+  return await createLibp2p({
+    start: false,
+    privateKey: nodeKey.toLibp2pKey(),
+    addresses: { listen: init.listenAddresses },
+    transports: [tcp()],
+    connectionEncrypters: [noise()],
+    streamMuxers: [yamux()],
+    connectionGater,
+    connectionManager: {
+      allow: init.allowList,
+      inboundConnectionThreshold: init.inboundConnectionsPerHostPerSec
+    },
+    services: {
+      identify: identify(),
+      ping: ping(),
+      pubsub: fleetGossipsub({ isMember: peer => trust.isMember(peer) }),
+      dht: kadDHT({
+        protocol: protocols.kad,
+        clientMode: false,
+        // Gardens on one LAN or host find each other by private addresses.
+        peerInfoMapper: passthroughMapper,
+        logPrefix: 'libp2p:sower-kad'
+      })
+    }
+  }) as unknown as FleetLibp2p
+}

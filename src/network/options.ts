@@ -1,0 +1,135 @@
+import type { RecordType, SignedRecord } from '../records/index.ts'
+
+/** Bytes of one hello exchange in each direction, records included. */
+export const HELLO_MAX_BYTES = 64 * 1024
+export const HELLO_TIMEOUT_MS = 5_000
+/** Records one hello may carry: own certificates, roots and certificates for the caller. */
+export const HELLO_MAX_RECORDS = 32
+/** Time a peer without a valid certificate may stay connected. */
+export const MEMBERSHIP_GRACE_MS = 10_000
+
+export const SYNC_INTERVAL_MS = 30_000
+export const SYNC_BATCH_MAX_RECORDS = 256
+export const SYNC_BATCH_MAX_BYTES = 1024 * 1024
+/** Time allowed for each frame of a sync exchange to arrive. */
+export const SYNC_READ_TIMEOUT_MS = 10_000
+/** Request frames are small: per-author cursors only. */
+export const SYNC_REQUEST_MAX_BYTES = 256 * 1024
+/** Authors one sync request may name; more wait for the next round. */
+export const SYNC_REQUEST_MAX_AUTHORS = 4096
+/** Rounds of one sync session; a longer catch-up continues in the next session. */
+export const SYNC_MAX_ROUNDS = 1024
+
+/** Redial delays after the first, second, ... failure; later failures double up to the cap. */
+export const REDIAL_DELAYS_MS = [200, 500, 1_000, 2_000]
+export const REDIAL_MAX_DELAY_MS = 30_000
+/** Time one redial attempt may take, DHT lookup included. */
+export const DIAL_TIMEOUT_MS = 5_000
+/** Members the redial loop keeps connections to, beside the bootstrap addresses. */
+export const REDIAL_MAX_MEMBERS = 32
+
+/** Loopback and private ranges (RFC 1918, RFC 4193, link-local): no per-host inbound rate limit. */
+export const LAN_ALLOW_LIST = [
+  '/ip4/127.0.0.0/ipcidr/8',
+  '/ip4/10.0.0.0/ipcidr/8',
+  '/ip4/172.16.0.0/ipcidr/12',
+  '/ip4/192.168.0.0/ipcidr/16',
+  '/ip4/169.254.0.0/ipcidr/16',
+  '/ip6/::1/ipcidr/128',
+  '/ip6/fc00::/ipcidr/7',
+  '/ip6/fe80::/ipcidr/10'
+]
+/** Inbound connections per second from one host outside the allow list (libp2p 3 defaults to 5). */
+export const INBOUND_CONNECTIONS_PER_HOST_PER_SEC = 50
+
+export const DEFAULT_LISTEN_ADDRESSES = ['/ip4/0.0.0.0/tcp/0']
+
+export interface FleetNodeInit {
+  /** Root pinned in the node's config; the node trusts newer versions only through the chain. */
+  root: SignedRecord<'root'>
+  /** @default ['/ip4/0.0.0.0/tcp/0'] */
+  listenAddresses?: string[]
+  /** Multiaddrs with `/p2p/<peer id>` dialled at start and redialled while disconnected. @default [] */
+  bootstrap?: string[]
+  /** @default 10_000 */
+  membershipGraceMs?: number
+  /** @default 5_000 */
+  helloTimeoutMs?: number
+  /** @default 65_536 */
+  helloMaxBytes?: number
+  /** Interval of the sync with a random member; 0 disables it. @default 30_000 */
+  syncIntervalMs?: number
+  /** @default 256 */
+  syncBatchMaxRecords?: number
+  /** @default 1_048_576 */
+  syncBatchMaxBytes?: number
+  /** @default 10_000 */
+  syncReadTimeoutMs?: number
+  /** @default [200, 500, 1_000, 2_000] */
+  redialDelaysMs?: number[]
+  /** @default 30_000 */
+  redialMaxDelayMs?: number
+  /** @default 32 */
+  redialMaxMembers?: number
+  /** Multiaddr CIDRs exempt from the per-host inbound rate limit. @default loopback and private ranges */
+  allowList?: string[]
+  /** @default 50 */
+  inboundConnectionsPerHostPerSec?: number
+  /** Clock used for freshness and membership; tests pass a fixed one. @default Date.now */
+  nowMs?: () => number
+}
+
+export type ResolvedInit = Required<FleetNodeInit>
+
+export function resolveInit (init: FleetNodeInit): ResolvedInit {
+  return {
+    root: init.root,
+    listenAddresses: init.listenAddresses ?? DEFAULT_LISTEN_ADDRESSES,
+    bootstrap: init.bootstrap ?? [],
+    membershipGraceMs: init.membershipGraceMs ?? MEMBERSHIP_GRACE_MS,
+    helloTimeoutMs: init.helloTimeoutMs ?? HELLO_TIMEOUT_MS,
+    helloMaxBytes: init.helloMaxBytes ?? HELLO_MAX_BYTES,
+    syncIntervalMs: init.syncIntervalMs ?? SYNC_INTERVAL_MS,
+    syncBatchMaxRecords: init.syncBatchMaxRecords ?? SYNC_BATCH_MAX_RECORDS,
+    syncBatchMaxBytes: init.syncBatchMaxBytes ?? SYNC_BATCH_MAX_BYTES,
+    syncReadTimeoutMs: init.syncReadTimeoutMs ?? SYNC_READ_TIMEOUT_MS,
+    redialDelaysMs: init.redialDelaysMs ?? REDIAL_DELAYS_MS,
+    redialMaxDelayMs: init.redialMaxDelayMs ?? REDIAL_MAX_DELAY_MS,
+    redialMaxMembers: init.redialMaxMembers ?? REDIAL_MAX_MEMBERS,
+    allowList: init.allowList ?? LAN_ALLOW_LIST,
+    inboundConnectionsPerHostPerSec: init.inboundConnectionsPerHostPerSec ?? INBOUND_CONNECTIONS_PER_HOST_PER_SEC,
+    nowMs: init.nowMs ?? Date.now
+  }
+}
+
+/** Protocol ids and gossip topics of one fleet; no two fleets share any of them. */
+export interface FleetProtocols {
+  hello: string
+  sync: string
+  kad: string
+  topics: Record<'control' | 'report' | 'event', string>
+}
+
+export function fleetProtocols (fleet: string): FleetProtocols {
+  return {
+    hello: `/sower/${fleet}/hello/1.0.0`,
+    sync: `/sower/${fleet}/sync/1.0.0`,
+    kad: `/sower/${fleet}/kad/1.0.0`,
+    topics: {
+      control: `/sower/${fleet}/control/1`,
+      report: `/sower/${fleet}/report/1`,
+      event: `/sower/${fleet}/event/1`
+    }
+  }
+}
+
+/** The topic each record type travels on. Alerts are about trust, so they share the control topic. */
+export const TOPIC_OF_TYPE: Record<RecordType, 'control' | 'report' | 'event'> = {
+  root: 'control',
+  certificate: 'control',
+  revocation: 'control',
+  intent: 'control',
+  alert: 'control',
+  report: 'report',
+  event: 'event'
+}

@@ -1,0 +1,153 @@
+import { EventEmitter } from 'node:events'
+import type { Logger } from '../logger.ts'
+import type { SignedRecord } from '../records/index.ts'
+import type { RecordStore } from '../store/index.ts'
+import { Membership, verifyPinnedRoot, walkRootChain } from '../trust/index.ts'
+import type { MemberStatus, RootRecord } from '../trust/index.ts'
+
+export interface PeerStatusChange {
+  peer: string
+  status: MemberStatus
+}
+
+export interface TrustStateEvents {
+  /** A peer became a member or stopped being one. */
+  status: [PeerStatusChange]
+  /** The current root advanced to a new version. */
+  root: [RootRecord]
+}
+
+export interface TrustStateComponents {
+  store: RecordStore
+  logger: Logger
+}
+
+/**
+ * The fleet's trust as this node sees it: the current root (walked from the
+ * pinned one through stored versions) and the membership of every peer with
+ * a certificate. Accepted control records update it in place.
+ */
+export class TrustState extends EventEmitter<TrustStateEvents> {
+  readonly #store: RecordStore
+  readonly #log: Logger
+  readonly #pinned: RootRecord
+  readonly #nowMs: () => number
+  #root: RootRecord
+  #membership: Membership
+  /** Last member flag reported per peer, to emit only changes. */
+  readonly #known = new Map<string, boolean>()
+  /** Certificates by the peer they enroll, for hello replies. */
+  readonly #certificates = new Map<string, Array<SignedRecord<'certificate'>>>()
+
+  constructor (components: TrustStateComponents, init: { root: RootRecord, nowMs?: () => number }) {
+    super()
+    this.#store = components.store
+    this.#log = components.logger
+    this.#pinned = init.root
+    this.#root = init.root
+    this.#nowMs = init.nowMs ?? Date.now
+    this.#membership = new Membership(init.root.body)
+  }
+
+  /** Stores the pinned root if needed, walks the stored root chain and loads certificates and revocations. */
+  async load (): Promise<void> {
+    const nowMs = this.#nowMs()
+    verifyPinnedRoot(this.#pinned, nowMs)
+    if (!(await this.#store.has(this.#pinned.id))) {
+      await this.#store.put(this.#pinned, { via: 'local', receivedAt: new Date(nowMs).toISOString() })
+    }
+    const roots: RootRecord[] = []
+    for await (const record of this.#store.listByType('root')) {
+      roots.push(record as RootRecord)
+    }
+    this.#root = walkRootChain(this.#pinned, roots, nowMs)
+    this.#membership = new Membership(this.#root.body)
+    for await (const record of this.#store.listByType('certificate')) {
+      this.#addCertificate(record as SignedRecord<'certificate'>)
+    }
+    for await (const record of this.#store.listByType('revocation')) {
+      this.#membership.addRevocation(record as SignedRecord<'revocation'>)
+    }
+    this.#refresh(this.#membership.peers())
+    this.#log.info({ rootVersion: this.#root.body.version, peers: this.#membership.peers().length }, 'trust state loaded')
+  }
+
+  get root (): RootRecord {
+    return this.#root
+  }
+
+  get fleet (): string {
+    return this.#pinned.body.fleet
+  }
+
+  status (peer: string): MemberStatus {
+    return this.#membership.status(peer, this.#nowMs())
+  }
+
+  isMember (peer: string): boolean {
+    return this.status(peer).member
+  }
+
+  /** Peers with at least one certificate that are members now. */
+  members (): string[] {
+    return this.#membership.peers().filter(peer => this.isMember(peer))
+  }
+
+  /**
+   * Applies an accepted and stored control record. Roots must already have
+   * passed `verifyRootStep` against the current root.
+   */
+  apply (record: SignedRecord): void {
+    if (record.type === 'root') {
+      this.#advanceRoot(record as RootRecord)
+    } else if (record.type === 'certificate') {
+      this.#addCertificate(record as SignedRecord<'certificate'>)
+      this.#refresh([(record as SignedRecord<'certificate'>).body.peer])
+    } else if (record.type === 'revocation') {
+      this.#membership.addRevocation(record as SignedRecord<'revocation'>)
+      this.#refresh([(record as SignedRecord<'revocation'>).body.peer])
+    }
+  }
+
+  /** Certificates that enroll `peer`, newest issue time first. */
+  certificatesOf (peer: string): Array<SignedRecord<'certificate'>> {
+    return this.#certificates.get(peer) ?? []
+  }
+
+  #addCertificate (record: SignedRecord<'certificate'>): void {
+    this.#membership.addCertificate(record)
+    const list = this.#certificates.get(record.body.peer) ?? []
+    if (!list.some(known => known.id === record.id)) {
+      list.push(record)
+      list.sort((a, b) => Date.parse(b.body.issuedAt) - Date.parse(a.body.issuedAt))
+      this.#certificates.set(record.body.peer, list)
+    }
+  }
+
+  #advanceRoot (record: RootRecord): void {
+    if (record.body.version !== this.#root.body.version + 1) {
+      return
+    }
+    this.#root = record
+    this.#membership.setRoot(record.body)
+    this.#log.info({ rootVersion: record.body.version, root: record.id }, 'root advanced')
+    this.emit('root', record)
+    this.#refresh(this.#membership.peers())
+  }
+
+  /** Re-judges peers, e.g. connected ones whose certificates may have expired, and emits changes. */
+  recheck (peers: Iterable<string> = this.#known.keys()): void {
+    this.#refresh([...peers])
+  }
+
+  #refresh (peers: string[]): void {
+    for (const peer of peers) {
+      const status = this.status(peer)
+      const previous = this.#known.get(peer)
+      this.#known.set(peer, status.member)
+      if (previous !== status.member && (previous != null || status.member)) {
+        this.emit('status', { peer, status })
+      }
+    }
+  }
+}
