@@ -1,0 +1,623 @@
+import { EventEmitter } from 'node:events'
+import { Level } from 'level'
+import { silentLogger } from '../logger.ts'
+import type { Logger } from '../logger.ts'
+import { decodeRecord, signRecord } from '../records/index.ts'
+import type { BodyTypes, RecordType, SignedRecord } from '../records/index.ts'
+import type { SigningKey } from '../keys/index.ts'
+import { stageCompaction } from './compaction.ts'
+import { StoreAppendError, StoreClosedError, StoreLockedError, StoreOpenError, StoreVersionError } from './errors.ts'
+import { EMPTY_FEED, readFeedEntry } from './feed.ts'
+import type { FeedState } from './feed.ts'
+import { decodeFeedEntry, feedKey, joinKey, lastPart, prefixRange } from './key-layout.ts'
+import { Staging, decodeOrSkip } from './staging.ts'
+import { isListedGarden, toDeploymentSummary, toGardenSummary, toIntentSummary } from './summaries.ts'
+import type { DeploymentSummary, GardenSummary, IntentSummary } from './summaries.ts'
+import { openTables } from './tables.ts'
+import type { Database, Table, Tables } from './tables.ts'
+import { Writer } from './writer.ts'
+import type { CommittedPut } from './writer.ts'
+import type {
+  AppendBody, CompactionLimits, DeploymentQuery, ForkEvidence, ListOptions, PutResult, RecordStoreEvents, StoredMeta
+} from './types.ts'
+
+export * from './errors.ts'
+export type * from './types.ts'
+export type { DeploymentRef, DeploymentSummary, GardenRole, GardenSummary, IntentSummary, Trigger } from './summaries.ts'
+export type { FeedState } from './feed.ts'
+export { GROUP_MAX_RECORDS } from './writer.ts'
+export { COMPACTION_BATCH_RECORDS } from './compaction.ts'
+
+/** Bumped whenever the key layout or a stored value changes shape. */
+export const STORE_SCHEMA_VERSION = '1'
+const SCHEMA_VERSION_KEY = 'schema-version'
+/** Records read per LevelDB call when a query walks an index. */
+const READ_PAGE_RECORDS = 256
+
+export interface RecordStoreInit {
+  logger?: Logger
+}
+
+interface StoreParts {
+  path: string
+  db: Database
+  tables: Tables
+  log: Logger
+}
+
+/**
+ * The node's copy of the fleet's signed history, in LevelDB: records by id,
+ * each author's feed, indexes and materialised views, all written in one
+ * batch per put and durable before the put resolves and before the
+ * `record` event fires. Callers verify signatures and authority first.
+ * Records read back are decoded again; a corrupt one is logged and skipped.
+ * Create one with `RecordStore.open`.
+ */
+export class RecordStore extends EventEmitter<RecordStoreEvents> {
+  readonly path: string
+  readonly #db: Database
+  readonly #tables: Tables
+  readonly #log: Logger
+  readonly #writer: Writer
+  /** Frozen summaries of listed gardens, updated after each batch. */
+  readonly #gardens = new Map<string, GardenSummary>()
+  #gardenList: GardenSummary[] | undefined
+  readonly #appendQueues = new Map<string, Promise<void>>()
+  #closing: Promise<void> | undefined
+
+  /** Use `RecordStore.open`, which checks the schema and loads the in-memory tables. */
+  constructor (parts: StoreParts) {
+    super()
+    this.path = parts.path
+    this.#db = parts.db
+    this.#tables = parts.tables
+    this.#log = parts.log
+    this.#writer = new Writer({
+      db: parts.db,
+      tables: parts.tables,
+      log: parts.log,
+      afterCommit: (staging, committed) => { this.#afterCommit(staging, committed) }
+    })
+    for (const [peer, state] of parts.tables.gardens.memory ?? []) {
+      if (isListedGarden(state)) {
+        this.#gardens.set(peer, deepFreeze(toGardenSummary(state)))
+      }
+    }
+  }
+
+  /**
+   * Opens or creates the store in folder `path`. Throws `StoreLockedError`
+   * when another process has the folder open, `StoreVersionError` when it
+   * was written by another schema version, `StoreOpenError` otherwise.
+   */
+  static async open (path: string, init: RecordStoreInit = {}): Promise<RecordStore> {
+    const log = init.logger ?? silentLogger()
+    const db = await openDatabase(path)
+    const tables = openTables(db)
+    try {
+      await checkSchemaVersion(db, tables, path)
+      for (const table of Object.values(tables) as Array<Table<unknown>>) {
+        await loadMemory(table, log)
+      }
+    } catch (err) {
+      await db.close()
+      throw err
+    }
+    const store = new RecordStore({ path, db, tables, log })
+    log.info({ path, feeds: tables.feeds.memory?.size, gardens: store.#gardens.size }, 'record store opened')
+    return store
+  }
+
+  /** Waits for queued writes, then closes the database. Calls after this one reject with `StoreClosedError`. */
+  async close (): Promise<void> {
+    this.#closing ??= this.#closeOnce()
+    await this.#closing
+  }
+
+  async #closeOnce (): Promise<void> {
+    await Promise.all(this.#appendQueues.values())
+    await this.#writer.idle()
+    await this.#db.close()
+    this.#log.info({ path: this.path }, 'record store closed')
+  }
+
+  async has (id: string): Promise<boolean> {
+    this.#assertOpen()
+    return await this.#tables.records.sublevel.has(id)
+  }
+
+  async get (id: string): Promise<SignedRecord | undefined> {
+    this.#assertOpen()
+    const [record] = await this.#readRecords([id])
+    return record
+  }
+
+  async getMeta (id: string): Promise<StoredMeta | undefined> {
+    this.#assertOpen()
+    return await this.#readValue(this.#tables.meta, id)
+  }
+
+  async getBySeq (author: string, seq: number): Promise<SignedRecord | undefined> {
+    this.#assertOpen()
+    const value = await this.#tables.feed.sublevel.get(feedKey(author, seq)) as string | undefined
+    return value == null ? undefined : await this.get(decodeFeedEntry(value).id)
+  }
+
+  /**
+   * Stores a verified record with its indexes and views in one durable batch.
+   * Returns `duplicate` for a stored id or a position below the author's floor,
+   * `fork` (both records kept, author refused) or `refused`.
+   */
+  async put (record: SignedRecord, meta: StoredMeta): Promise<PutResult> {
+    this.#assertOpen()
+    return await this.#writer.put(record, meta)
+  }
+
+  /** Stores many records; puts that are queued together share one durable batch. */
+  async putMany (entries: Array<{ record: SignedRecord, meta: StoredMeta }>): Promise<PutResult[]> {
+    this.#assertOpen()
+    return await Promise.all(entries.map(async ({ record, meta }) => await this.#writer.put(record, meta)))
+  }
+
+  /** Per author: the highest seq such that every seq from the author's floor up to it is stored. */
+  async heads (): Promise<Map<string, number>> {
+    this.#assertOpen()
+    return new Map([...this.#feeds()].map(([author, feed]) => [author, feed.head]))
+  }
+
+  /** The lowest seq of `author` still kept after compaction; sync never needs anything below it. */
+  async floor (author: string): Promise<number> {
+    this.#assertOpen()
+    return this.#feeds().get(author)?.floor ?? EMPTY_FEED.floor
+  }
+
+  /** Stored records of `author` from `fromSeq` on, ascending; missing positions are left out. */
+  async range (author: string, fromSeq: number, limit: number): Promise<SignedRecord[]> {
+    this.#assertOpen()
+    const from = clampSeq(fromSeq)
+    if (limit <= 0 || from > Number.MAX_SAFE_INTEGER) {
+      return []
+    }
+    const values = await this.#tables.feed.sublevel.values({
+      gte: feedKey(author, from),
+      lt: prefixRange(author).lt,
+      limit: Math.floor(limit)
+    }).all()
+    return await this.#readRecords(values.map(value => decodeFeedEntry(value as string).id))
+  }
+
+  /** Positions of `author` up to `upToSeq` that are not stored, from its head on, ascending. */
+  async missing (author: string, upToSeq: number, limit: number): Promise<number[]> {
+    this.#assertOpen()
+    const feed = this.#feeds().get(author) ?? EMPTY_FEED
+    const end = Math.min(Math.floor(upToSeq), Number.MAX_SAFE_INTEGER)
+    let next = Math.max(feed.head + 1, feed.floor)
+    const gaps: number[] = []
+    if (next > end || limit <= 0) {
+      return gaps
+    }
+    const keys = this.#tables.feed.sublevel.keys({ gte: feedKey(author, next), lte: feedKey(author, end) })
+    for await (const key of keys) {
+      const seq = Number(lastPart(key))
+      while (next < seq && gaps.length < limit) {
+        gaps.push(next++)
+      }
+      if (gaps.length >= limit) {
+        break
+      }
+      next = seq + 1
+    }
+    while (next <= end && gaps.length < limit) {
+      gaps.push(next++)
+    }
+    return gaps
+  }
+
+  /**
+   * Signs `body` as the next record of `key`'s feed (author, seq and prev
+   * filled in) and stores it with via `local`. Appends by one key run one at
+   * a time, so concurrent calls never fork the local feed. Throws
+   * `StoreAppendError` when the body is invalid or the record is not stored.
+   */
+  async append<T extends RecordType> (type: T, body: AppendBody<T>, key: SigningKey): Promise<SignedRecord<T>> {
+    this.#assertOpen()
+    if (type === 'root') {
+      throw new StoreAppendError('a root is signed by a threshold of admins; sign it with signRecord and store it with put')
+    }
+    return await this.#inAppendQueue(key.id, async () => await this.#appendNow(type, body, key))
+  }
+
+  /** True when a fork of `author` was detected; its records are refused from then on. */
+  isRefused (author: string): boolean {
+    this.#assertOpen()
+    return this.#tables.refused.memory?.has(author) ?? false
+  }
+
+  /** The evidence of every detected fork. */
+  async refusals (): Promise<ForkEvidence[]> {
+    this.#assertOpen()
+    return [...this.#tables.refused.memory?.values() ?? []]
+  }
+
+  /** Records of one type in order of issue time (then feed position and id). */
+  async * listByType (type: RecordType, options: ListOptions = {}): AsyncGenerator<SignedRecord> {
+    this.#assertOpen()
+    const range = prefixRange(type)
+    const bounds = options.sinceIso == null ? { gt: range.gt } : { gte: joinKey(type, options.sinceIso) }
+    yield * this.#walkIndex(this.#tables.byType, { ...bounds, lt: range.lt }, options)
+  }
+
+  /** Events of a deployment in order of issue time; compacted events are gone. */
+  async eventsOfDeployment (deploymentId: string): Promise<Array<SignedRecord<'event'>>> {
+    this.#assertOpen()
+    return await this.#collect(this.#tables.byDeployment, deploymentId) as Array<SignedRecord<'event'>>
+  }
+
+  /** Events of every deployment of an intent in order of issue time. */
+  async eventsOfIntent (intentId: string): Promise<Array<SignedRecord<'event'>>> {
+    this.#assertOpen()
+    return await this.#collect(this.#tables.byIntent, intentId) as Array<SignedRecord<'event'>>
+  }
+
+  /** The newest report of a garden by issue time; compaction never drops it. */
+  async latestReport (garden: string): Promise<SignedRecord<'report'> | undefined> {
+    this.#assertOpen()
+    const id = this.#tables.gardens.memory?.get(garden)?.report
+    return id == null ? undefined : await this.get(id) as SignedRecord<'report'> | undefined
+  }
+
+  /**
+   * Every peer with a certificate or a report, sorted by name then peer id.
+   * Served from memory; the summaries are frozen and the array is a copy.
+   */
+  async gardens (): Promise<GardenSummary[]> {
+    this.#assertOpen()
+    this.#gardenList ??= [...this.#gardens.values()].sort(compareGardens)
+    return [...this.#gardenList]
+  }
+
+  async garden (peer: string): Promise<GardenSummary | undefined> {
+    this.#assertOpen()
+    return this.#gardens.get(peer)
+  }
+
+  /**
+   * Deployments, most recently updated first, of one garden, one intent,
+   * both, or all. Without `limit` every match is returned.
+   */
+  async deployments (query: DeploymentQuery = {}): Promise<DeploymentSummary[]> {
+    this.#assertOpen()
+    const limit = query.limit ?? Infinity
+    if (limit <= 0) {
+      return []
+    }
+    const { table, range } = this.#deploymentIndex(query)
+    const keys = table.sublevel.keys({ ...range, reverse: true })
+    const found: DeploymentSummary[] = []
+    try {
+      while (found.length < limit) {
+        const page = await keys.nextv(READ_PAGE_RECORDS)
+        if (page.length === 0) {
+          break
+        }
+        const states = await this.#readValues(this.#tables.deployments, page.map(lastPart))
+        const matches = states.filter(state => query.intent == null || state.intent === query.intent)
+        found.push(...matches.slice(0, limit - found.length).map(toDeploymentSummary))
+      }
+    } finally {
+      await keys.close()
+    }
+    return found
+  }
+
+  async deployment (id: string): Promise<DeploymentSummary | undefined> {
+    this.#assertOpen()
+    const state = await this.#readValue(this.#tables.deployments, id)
+    return state == null ? undefined : toDeploymentSummary(state)
+  }
+
+  /** Intents, newest issue time first, with how many gardens applied each. */
+  async intent (id: string): Promise<IntentSummary | undefined> {
+    this.#assertOpen()
+    const state = await this.#readValue(this.#tables.intents, id)
+    return state == null ? undefined : toIntentSummary(state)
+  }
+
+  async intents (options: { limit?: number } = {}): Promise<IntentSummary[]> {
+    this.#assertOpen()
+    const range = prefixRange('intent')
+    const keys = await this.#tables.byType.sublevel.keys({ ...range, reverse: true, limit: options.limit ?? -1 }).all()
+    const states = await this.#readValues(this.#tables.intents, keys.map(lastPart))
+    return states.map(toIntentSummary).filter(summary => summary != null)
+  }
+
+  async alerts (): Promise<Array<SignedRecord<'alert'>>> {
+    this.#assertOpen()
+    const alerts: Array<SignedRecord<'alert'>> = []
+    for await (const record of this.listByType('alert')) {
+      alerts.push(record as SignedRecord<'alert'>)
+    }
+    return alerts
+  }
+
+  /**
+   * Drops old reports and events within `limits` and returns how many were
+   * dropped. Each feed loses a prefix only, and its floor records where the
+   * kept part starts. It never drops roots, certificates, revocations,
+   * intents, alerts, a garden's latest report, events of a deployment
+   * without a result, a feed's newest record, or anything of a refused author.
+   */
+  async compact (limits: CompactionLimits, nowMs = Date.now()): Promise<number> {
+    this.#assertOpen()
+    if (limits.maxAgeMs == null && limits.maxRecordsPerAuthor == null) {
+      return 0
+    }
+    const startedMs = Date.now()
+    let dropped = 0
+    for (const author of [...this.#feeds().keys()]) {
+      if (this.#tables.refused.memory?.has(author) === true) {
+        continue
+      }
+      dropped += await this.#compactFeed(author, limits, nowMs)
+    }
+    this.#log.info({ dropped, ms: Date.now() - startedMs, limits }, 'record store compacted')
+    return dropped
+  }
+
+  async #compactFeed (author: string, limits: CompactionLimits, nowMs: number): Promise<number> {
+    let dropped = 0
+    let done = false
+    while (!done) {
+      const step = await this.#writer.exclusive(async () => {
+        const staging = new Staging(this.#log)
+        const result = await stageCompaction(staging, this.#tables, author, limits, nowMs, this.#log)
+        if (staging.size > 0) {
+          await this.#db.batch(staging.operations() as any, { sync: true })
+          staging.applyToMemory()
+        }
+        return result
+      })
+      dropped += step.dropped
+      done = step.done
+    }
+    return dropped
+  }
+
+  async #appendNow<T extends RecordType> (type: T, body: AppendBody<T>, key: SigningKey): Promise<SignedRecord<T>> {
+    const feed = this.#feeds().get(key.id) ?? EMPTY_FEED
+    const seq = feed.last + 1
+    let prev: string | null = null
+    if (feed.last > 0) {
+      const entry = await readFeedEntry(new Staging(this.#log), this.#tables, key.id, feed.last)
+      if (entry == null) {
+        throw new StoreAppendError(`the feed of ${key.id} has no record at its last seq ${feed.last}`)
+      }
+      prev = entry.id
+    }
+    const record = signRecord(type, { ...body, author: key.id, seq, prev } as unknown as BodyTypes[T], [key])
+    const decoded = decodeRecord(record.bytes)
+    if (!decoded.ok) {
+      throw new StoreAppendError(`cannot append an invalid ${type}: ${decoded.error.message}`, { cause: decoded.error })
+    }
+    const result = await this.#writer.put(record, { via: 'local', receivedAt: new Date().toISOString() })
+    if (result.status !== 'stored') {
+      throw new StoreAppendError(`cannot append ${record.id} to the feed of ${key.id}: ${describePutResult(result)}`)
+    }
+    return record
+  }
+
+  async #inAppendQueue<T> (author: string, job: () => Promise<T>): Promise<T> {
+    const previous = this.#appendQueues.get(author) ?? Promise.resolve()
+    const result = previous.then(job)
+    const tail = result.then(() => undefined, () => undefined)
+    this.#appendQueues.set(author, tail)
+    tail.then(() => {
+      if (this.#appendQueues.get(author) === tail) {
+        this.#appendQueues.delete(author)
+      }
+    }, () => {})
+    return await result
+  }
+
+  #deploymentIndex (query: DeploymentQuery): { table: Table<string>, range: { gt: string, lt: string } | object } {
+    if (query.garden != null) {
+      return { table: this.#tables.deploymentsByGarden, range: prefixRange(query.garden) }
+    }
+    if (query.intent != null) {
+      return { table: this.#tables.deploymentsByIntent, range: prefixRange(query.intent) }
+    }
+    return { table: this.#tables.deploymentsByTime, range: {} }
+  }
+
+  async * #walkIndex (table: Table<string>, range: object, options: ListOptions): AsyncGenerator<SignedRecord> {
+    const keys = table.sublevel.keys({ ...range, reverse: options.reverse ?? false, limit: options.limit ?? -1 })
+    try {
+      while (true) {
+        const page = await keys.nextv(READ_PAGE_RECORDS)
+        if (page.length === 0) {
+          return
+        }
+        yield * await this.#readRecords(page.map(lastPart))
+      }
+    } finally {
+      await keys.close()
+    }
+  }
+
+  async #collect (table: Table<string>, prefix: string): Promise<SignedRecord[]> {
+    const records: SignedRecord[] = []
+    for await (const record of this.#walkIndex(table, prefixRange(prefix), {})) {
+      records.push(record)
+    }
+    return records
+  }
+
+  /** Reads and decodes records by id; missing and corrupt ones are left out. */
+  async #readRecords (ids: string[]): Promise<SignedRecord[]> {
+    if (ids.length === 0) {
+      return []
+    }
+    const raws = await this.#tables.records.sublevel.getMany(ids)
+    const records: SignedRecord[] = []
+    ids.forEach((id, index) => {
+      const raw = raws[index]
+      const record = raw == null ? undefined : this.#decodeStored(id, raw as Uint8Array)
+      if (record != null) {
+        records.push(record)
+      }
+    })
+    return records
+  }
+
+  #decodeStored (id: string, bytes: Uint8Array): SignedRecord | undefined {
+    const decoded = decodeRecord(bytes)
+    if (!decoded.ok) {
+      this.#log.warn({ record: id, err: decoded.error }, 'skipping a stored record that does not decode')
+      return undefined
+    }
+    if (decoded.record.id !== id) {
+      this.#log.warn({ record: id, found: decoded.record.id }, 'skipping a stored record whose bytes do not match its id')
+      return undefined
+    }
+    return decoded.record
+  }
+
+  async #readValue<V> (table: Table<V>, key: string): Promise<V | undefined> {
+    const raw = await table.sublevel.get(key)
+    return raw == null ? undefined : decodeOrSkip(table, key, raw, this.#log)
+  }
+
+  async #readValues<V> (table: Table<V>, keys: string[]): Promise<V[]> {
+    if (keys.length === 0) {
+      return []
+    }
+    const raws = await table.sublevel.getMany(keys)
+    const values: V[] = []
+    keys.forEach((key, index) => {
+      const raw = raws[index]
+      const value = raw == null ? undefined : decodeOrSkip(table, key, raw, this.#log)
+      if (value != null) {
+        values.push(value)
+      }
+    })
+    return values
+  }
+
+  #feeds (): Map<string, FeedState> {
+    return this.#tables.feeds.memory ?? new Map()
+  }
+
+  #afterCommit (staging: Staging, committed: CommittedPut[]): void {
+    this.#refreshGardens(staging)
+    for (const { record, meta, outcome } of committed) {
+      if (outcome.result.status === 'stored') {
+        this.#emitSafely('record', record, meta)
+      }
+      if (outcome.evidence != null) {
+        this.#log.warn({ author: outcome.evidence.author, seq: outcome.evidence.seq, records: outcome.evidence.records },
+          'fork detected; the author is refused from now on')
+        this.#emitSafely('fork', outcome.evidence)
+      }
+    }
+  }
+
+  #refreshGardens (staging: Staging): void {
+    for (const { key, value } of staging.writesTo(this.#tables.gardens)) {
+      if (value != null && isListedGarden(value)) {
+        this.#gardens.set(key, deepFreeze(toGardenSummary(value)))
+      } else {
+        this.#gardens.delete(key)
+      }
+      this.#gardenList = undefined
+    }
+  }
+
+  #emitSafely<E extends keyof RecordStoreEvents> (event: E, ...args: RecordStoreEvents[E]): void {
+    try {
+      this.emit(event as any, ...args as any)
+    } catch (err) {
+      this.#log.error({ err, event }, 'a record store listener threw')
+    }
+  }
+
+  #assertOpen (): void {
+    if (this.#closing != null) {
+      throw new StoreClosedError(this.path)
+    }
+  }
+}
+
+async function openDatabase (path: string): Promise<Database> {
+  const db = new Level<string, string>(path)
+  try {
+    await db.open()
+  } catch (err: any) {
+    if (err?.cause?.code === 'LEVEL_LOCKED') {
+      throw new StoreLockedError(path, { cause: err })
+    }
+    throw new StoreOpenError(path, { cause: err?.cause ?? err })
+  }
+  return db
+}
+
+/** Writes the schema version into a new database; rejects an existing one with another or none. */
+async function checkSchemaVersion (db: Database, tables: Tables, path: string): Promise<void> {
+  const found = await tables.system.sublevel.get(SCHEMA_VERSION_KEY) as string | undefined
+  if (found === STORE_SCHEMA_VERSION) {
+    return
+  }
+  if (found == null) {
+    const [anyKey] = await db.keys({ limit: 1 }).all()
+    if (anyKey == null) {
+      await db.batch([{ type: 'put', sublevel: tables.system.sublevel, key: SCHEMA_VERSION_KEY, value: STORE_SCHEMA_VERSION }] as any,
+        { sync: true })
+      return
+    }
+  }
+  throw new StoreVersionError(path, found, STORE_SCHEMA_VERSION)
+}
+
+async function loadMemory<V> (table: Table<V>, log: Logger): Promise<void> {
+  if (table.memory == null) {
+    return
+  }
+  for await (const [key, raw] of table.sublevel.iterator()) {
+    const value = decodeOrSkip(table, key, raw, log)
+    if (value != null) {
+      table.memory.set(key, value)
+    }
+  }
+}
+
+function clampSeq (seq: number): number {
+  return Math.max(1, Math.ceil(seq))
+}
+
+function compareGardens (a: GardenSummary, b: GardenSummary): number {
+  const byName = a.name.localeCompare(b.name)
+  if (byName !== 0) {
+    return byName
+  }
+  return a.peer < b.peer ? -1 : Number(a.peer > b.peer)
+}
+
+function describePutResult (result: PutResult): string {
+  switch (result.status) {
+    case 'refused':
+      return result.reason
+    case 'fork':
+      return `it forks the feed at the position of ${result.existing}`
+    default:
+      return `the store returned ${result.status}`
+  }
+}
+
+function deepFreeze<T> (value: T): T {
+  if (value != null && typeof value === 'object' && !Object.isFrozen(value)) {
+    Object.freeze(value)
+    for (const child of Object.values(value)) {
+      deepFreeze(child)
+    }
+  }
+  return value
+}
