@@ -1,0 +1,288 @@
+import assert from 'node:assert/strict'
+import { generateKey } from '../../../src/keys/index.ts'
+import { deploymentId } from '../../../src/records/index.ts'
+import type { SignedRecord } from '../../../src/records/index.ts'
+import type { RecordStore, StoredMeta } from '../../../src/store/index.ts'
+import { FLEET, FeedSigner, at, deployBody, eventBody, metaAt, reportBody, seededRandom, shuffled } from './records.ts'
+import type { EventInit } from './records.ts'
+import { TempStores } from './temp-store.ts'
+
+interface Arrival {
+  record: SignedRecord
+  meta: StoredMeta
+}
+
+/**
+ * Signs a small fleet history: three gardens enrolled by one admin, two
+ * intents, one garden re-enrolled with tags and one revoked. Deployments
+ * succeed, fail, are retried or stay open, and a two-seed intent ends partial.
+ */
+function fleetHistory (): { arrivals: Arrival[], admin: FeedSigner, gardens: FeedSigner[], intents: string[] } {
+  const admin = new FeedSigner(generateKey())
+  const [a, b, c] = [generateKey(), generateKey(), generateKey()].map(key => new FeedSigner(key))
+  const arrivals: Arrival[] = []
+  const add = (record: SignedRecord, meta = metaAt(100_000)): void => { arrivals.push({ record, meta }) }
+  const certificate = (garden: FeedSigner, name: string, offsetMs: number, tags: string[] = []): SignedRecord =>
+    admin.sign('certificate', {
+      fleet: FLEET, issuedAt: at(offsetMs), peer: garden.key.id, name, roles: ['garden'], tags, expiresAt: at(offsetMs + 86_400_000)
+    })
+  const event = (garden: FeedSigner, init: Omit<EventInit, 'garden'>): void => {
+    add(garden.sign('event', eventBody({ ...init, garden: garden.key.id })))
+  }
+
+  add(certificate(a, 'alpha', 0))
+  add(certificate(b, 'bravo', 0))
+  add(certificate(c, 'charlie', 0))
+  const first = admin.sign('intent', deployBody(10_000, ['web']))
+  add(first)
+  const second = admin.sign('intent', deployBody(20_000, ['web', 'db'], 2))
+  add(second)
+  add(certificate(a, 'alpha', 30_000, ['eu']))
+  add(admin.sign('revocation', { fleet: FLEET, issuedAt: at(40_000), peer: c.key.id, reason: 'retired' }))
+
+  add(a.sign('report', reportBody(5_000, '1.0.0', ['/ip4/127.0.0.1/tcp/1'])))
+  event(a, { intent: first.id, seed: 'web', kind: 'received', trigger: 'realtime', offsetMs: 11_000 })
+  event(a, { intent: first.id, seed: 'web', kind: 'staging', offsetMs: 12_000 })
+  event(a, { intent: first.id, seed: 'web', kind: 'result', result: 'success', offsetMs: 13_000 })
+  add(a.sign('report', reportBody(15_000, '1.1.0', ['/ip4/127.0.0.1/tcp/2'])))
+  event(a, { intent: second.id, seed: 'web', kind: 'received', trigger: 'poll_on_connect', offsetMs: 21_000 })
+  event(a, { intent: second.id, seed: 'db', kind: 'received', trigger: 'poll_on_connect', offsetMs: 21_000 })
+  event(a, { intent: second.id, seed: 'web', kind: 'result', result: 'success', offsetMs: 22_000 })
+  event(a, { intent: second.id, seed: 'db', kind: 'result', result: 'failure', offsetMs: 23_000 })
+
+  add(b.sign('report', reportBody(6_000, '1.0.0')))
+  event(b, { intent: first.id, seed: 'web', kind: 'received', trigger: 'realtime', offsetMs: 11_000 })
+  event(b, { intent: first.id, seed: 'web', kind: 'result', result: 'failure', offsetMs: 12_000 })
+  event(b, { intent: first.id, seed: 'web', kind: 'retry', trigger: 'user_retry', offsetMs: 14_000 })
+
+  add(c.sign('report', reportBody(50_000, '0.9.0')), metaAt(45_000))
+  event(c, { intent: first.id, seed: 'web', kind: 'received', trigger: 'schedule', offsetMs: 11_000 })
+  event(c, { intent: first.id, seed: 'web', kind: 'staging', offsetMs: 12_000 })
+
+  return { arrivals, admin, gardens: [a, b, c], intents: [first.id, second.id] }
+}
+
+async function viewsOf (store: RecordStore): Promise<unknown> {
+  return {
+    gardens: await store.gardens(),
+    deployments: await store.deployments(),
+    intents: await store.intents()
+  }
+}
+
+describe('RecordStore views', () => {
+  const temp = new TempStores()
+  let store: RecordStore
+  let history: ReturnType<typeof fleetHistory>
+
+  beforeEach(async () => {
+    store = await temp.open()
+    history = fleetHistory()
+    for (const { record, meta } of history.arrivals) {
+      assert.equal((await store.put(record, meta)).status, 'stored')
+    }
+  })
+
+  afterEach(async () => {
+    await temp.cleanup()
+  })
+
+  describe('gardens', () => {
+    it('takes name and tags from the newest certificate', async () => {
+      const alpha = await store.garden(history.gardens[0].key.id)
+
+      assert.equal(alpha?.name, 'alpha')
+      assert.deepEqual(alpha?.tags, ['eu'])
+      assert.deepEqual(alpha?.roles, ['garden'])
+      assert.equal(alpha?.certificateIssuedAt, at(30_000))
+    })
+
+    it('marks a revoked garden', async () => {
+      const [alpha, , charlie] = await Promise.all(history.gardens.map(async garden => await store.garden(garden.key.id)))
+
+      assert.equal(charlie?.revoked, true)
+      assert.equal(charlie?.revokedAt, at(40_000))
+      assert.equal(alpha?.revoked, false)
+    })
+
+    it('takes version and addresses from the newest report', async () => {
+      const alpha = await store.garden(history.gardens[0].key.id)
+
+      assert.equal(alpha?.agentVersion, '1.1.0')
+      assert.deepEqual(alpha?.addresses, ['/ip4/127.0.0.1/tcp/2'])
+      assert.equal(alpha?.reportedAt, at(15_000))
+    })
+
+    it('sets last seen from reports and events', async () => {
+      const [alpha, , charlie] = await Promise.all(history.gardens.map(async garden => await store.garden(garden.key.id)))
+
+      assert.equal(alpha?.lastSeen, at(23_000))
+      assert.equal(charlie?.lastSeen, at(45_000))
+    })
+
+    it('tracks the latest deployment and result', async () => {
+      const [alpha, bravo, charlie] = await Promise.all(history.gardens.map(async garden => await store.garden(garden.key.id)))
+
+      assert.equal(alpha?.latestDeployment?.id, deploymentId(history.intents[1], 'db', history.gardens[0].key.id))
+      assert.equal(alpha?.latestDeployment?.result, 'failure')
+      assert.equal(alpha?.latestResult, 'failure')
+      assert.equal(bravo?.latestDeployment?.result, undefined)
+      assert.equal(bravo?.latestResult, 'failure')
+      assert.equal(charlie?.latestResult, undefined)
+    })
+
+    it('counts open deployments', async () => {
+      const pending = await Promise.all(history.gardens.map(async garden => (await store.garden(garden.key.id))?.pending))
+
+      assert.deepEqual(pending, [0, 1, 1])
+    })
+
+    it('lists every garden with a certificate or report', async () => {
+      const names = (await store.gardens()).map(garden => garden.name)
+
+      assert.deepEqual(names, ['alpha', 'bravo', 'charlie'])
+    })
+
+    it('returns frozen summaries', async () => {
+      const [alpha] = await store.gardens()
+
+      assert.throws(() => { (alpha.tags).push('x') }, TypeError)
+    })
+
+    it('names a garden by peer id until its certificate arrives', async () => {
+      const other = await temp.open()
+      const garden = new FeedSigner(generateKey())
+      await other.put(garden.sign('report', reportBody(0)), metaAt(0))
+
+      const summary = await other.garden(garden.key.id)
+
+      assert.equal(summary?.name, garden.key.id)
+      assert.equal(summary?.certificate, undefined)
+    })
+  })
+
+  describe('deployments', () => {
+    it('summarises a deployment', async () => {
+      const id = deploymentId(history.intents[0], 'web', history.gardens[0].key.id)
+
+      assert.deepEqual(await store.deployment(id), {
+        id,
+        garden: history.gardens[0].key.id,
+        intent: history.intents[0],
+        seed: 'web',
+        trigger: 'realtime',
+        result: 'success',
+        lastEvent: 'result',
+        startedAt: at(11_000),
+        updatedAt: at(13_000)
+      })
+    })
+
+    it('reopens a deployment on retry', async () => {
+      const id = deploymentId(history.intents[0], 'web', history.gardens[1].key.id)
+      const summary = await store.deployment(id)
+
+      assert.equal(summary?.result, undefined)
+      assert.equal(summary?.trigger, 'user_retry')
+      assert.equal(summary?.lastEvent, 'retry')
+    })
+
+    it('lists deployments of a garden, newest first', async () => {
+      const ids = (await store.deployments({ garden: history.gardens[0].key.id })).map(summary => summary.seed)
+
+      assert.deepEqual(ids, ['db', 'web', 'web'])
+    })
+
+    it('filters by intent and limit', async () => {
+      const ofIntent = await store.deployments({ intent: history.intents[0] })
+      const limited = await store.deployments({ limit: 2 })
+      const both = await store.deployments({ garden: history.gardens[0].key.id, intent: history.intents[1] })
+
+      assert.equal(ofIntent.length, 3)
+      assert.equal(limited.length, 2)
+      assert.deepEqual(both.map(summary => summary.seed).sort(), ['db', 'web'])
+    })
+  })
+
+  describe('intents', () => {
+    it('counts applied gardens and results', async () => {
+      const first = await store.intent(history.intents[0])
+
+      assert.equal(first?.gardens, 3)
+      assert.equal(first?.applied, 1)
+      assert.deepEqual(first?.results, { success: 1, partial: 0, failure: 0, canceled: 0, superseded: 0 })
+    })
+
+    it('combines the seeds of a garden', async () => {
+      const second = await store.intent(history.intents[1])
+
+      assert.equal(second?.applied, 0)
+      assert.equal(second?.results.partial, 1)
+      assert.deepEqual(second?.seeds, ['web', 'db'])
+      assert.equal(second?.sequence, 2)
+    })
+
+    it('lists intents newest first', async () => {
+      const ids = (await store.intents()).map(summary => summary.id)
+
+      assert.deepEqual(ids, [history.intents[1], history.intents[0]])
+    })
+
+    it('counts events that arrive before their intent', async () => {
+      const other = await temp.open()
+      const admin = new FeedSigner(generateKey())
+      const intent = admin.sign('intent', deployBody(0, ['web']))
+      const garden = new FeedSigner(generateKey())
+      const result = garden.sign('event', eventBody({ intent: intent.id, seed: 'web', garden: garden.key.id, kind: 'result', result: 'success', offsetMs: 1000 }))
+      await other.put(result, metaAt(0))
+
+      assert.equal(await other.intent(intent.id), undefined)
+      await other.put(intent, metaAt(0))
+      assert.equal((await other.intent(intent.id))?.applied, 1)
+    })
+  })
+
+  describe('arrival order', () => {
+    const seeds = [1, 2, 3, 4, 5, 6, 7, 8]
+
+    for (const seed of seeds) {
+      it(`gives the same views for shuffle ${seed}`, async () => {
+        const expected = await viewsOf(store)
+        const other = await temp.open()
+        const order = shuffled(history.arrivals, seededRandom(seed))
+
+        if (seed % 2 === 0) {
+          await other.putMany(order)
+        } else {
+          for (const { record, meta } of order) {
+            await other.put(record, meta)
+          }
+        }
+
+        assert.deepEqual(await viewsOf(other), expected)
+      })
+    }
+
+    it('gives the same views after a record arrives twice', async () => {
+      const expected = await viewsOf(store)
+
+      for (const { record, meta } of history.arrivals) {
+        await store.put(record, meta)
+      }
+
+      assert.deepEqual(await viewsOf(store), expected)
+    })
+
+    it('keeps the views across reopen', async () => {
+      const folder = await temp.folder()
+      const first = await temp.open(folder)
+      await first.putMany(history.arrivals)
+      const expected = await viewsOf(first)
+      await first.close()
+
+      const second = await temp.open(folder)
+
+      assert.deepEqual(await viewsOf(second), expected)
+    })
+  })
+})
