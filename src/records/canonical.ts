@@ -10,14 +10,31 @@ export const SIGNING_DOMAIN = 'sower/v1'
 
 /**
  * Returns the RFC 8785 (JCS) form of a JSON value. Throws for values JSON
- * cannot carry (undefined at the top, non-finite numbers).
+ * cannot carry (undefined at the top, non-finite numbers) and for strings
+ * with a lone surrogate, which RFC 8785 rejects because I-JSON forbids them.
  */
 export function canonicalJson (value: unknown): string {
+  assertWellFormed(value)
   const text = canonicalize(value)
   if (text == null) {
     throw new TypeError('value has no JSON form')
   }
   return text
+}
+
+function assertWellFormed (value: unknown): void {
+  if (typeof value === 'string') {
+    if (!value.isWellFormed()) {
+      throw new TypeError(`string ${JSON.stringify(value.slice(0, 40))} contains a lone surrogate`)
+    }
+  } else if (Array.isArray(value)) {
+    value.forEach(assertWellFormed)
+  } else if (typeof value === 'object' && value !== null) {
+    for (const [key, child] of Object.entries(value)) {
+      assertWellFormed(key)
+      assertWellFormed(child)
+    }
+  }
 }
 
 /** The bytes a signature covers: `sower/v1/<type>\n` followed by JCS(body). */
