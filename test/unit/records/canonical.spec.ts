@@ -38,6 +38,12 @@ describe('canonical JSON', () => {
     })
   }
 
+  for (const [name, input] of [['a lone high surrogate', '"a\\ud800"'], ['a lone low surrogate', '"\\udc00b"'], ['a surrogate in a key', '{"\\ud83d":1}']]) {
+    it(`rejects ${name}`, () => {
+      assert.throws(() => canonicalJson(JSON.parse(input)), { name: 'TypeError', message: /lone surrogate/ })
+    })
+  }
+
   it('rejects undefined', () => {
     assert.throws(() => canonicalJson(undefined), { name: 'TypeError', message: 'value has no JSON form' })
   })

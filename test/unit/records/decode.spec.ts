@@ -54,6 +54,13 @@ describe('record decoding', () => {
     assert.equal(decodeRecord(bytes, bytes.length).ok, true)
   })
 
+  it('rejects an escaped lone surrogate', () => {
+    const text = JSON.stringify(envelope('revocation')).replace('"reason":"', '"reason":"\\ud800')
+    const error = decodeError(encoder.encode(text))
+    assert.equal(error.code, 'ERR_RECORD_SCHEMA')
+    assert.match(error.message, /record cannot be encoded canonically: .*lone surrogate/)
+  })
+
   it('never throws on deep nesting', () => {
     const deep = envelope('report')
     deep.body.subscriptions[0].policy = JSON.parse('['.repeat(50_000) + ']'.repeat(50_000))
