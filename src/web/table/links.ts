@@ -18,13 +18,13 @@ export function tableHref (query: TableQuery, changes: Partial<TableQuery> = {},
   return `${path}?${params.toString().replaceAll('%2C', ',')}`
 }
 
-/** The link of a column header: sorts by it ascending, or flips the direction if it is the current sort. */
+/** Builds the link of a column header: sorts by it ascending, or flips the direction if it is the current sort. */
 export function sortHref (query: TableQuery, key: ColumnKey): string {
   const dir = query.sort === key && query.dir === 'asc' ? 'desc' : 'asc'
   return tableHref(query, { sort: key, dir })
 }
 
-/** The link of a column chooser entry: shows the column if hidden, hides it if shown. */
+/** Builds the link of a column chooser entry: shows the column if hidden, hides it if shown. */
 export function toggleColumnHref (query: TableQuery, key: ColumnKey): string {
   const shown = new Set(query.cols)
   if (shown.has(key)) {

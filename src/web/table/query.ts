@@ -3,7 +3,7 @@ import type { ColumnKey } from './columns.ts'
 
 export type SortDirection = 'asc' | 'desc'
 
-/** What a gardens view shows: its order, its page and its optional columns. */
+/** State of a gardens view: its order, its page and its optional columns. */
 export interface TableQuery {
   sort: ColumnKey
   dir: SortDirection

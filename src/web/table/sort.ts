@@ -5,7 +5,7 @@ import type { SortDirection } from './query.ts'
 
 const collator = new Intl.Collator('en', { numeric: true })
 
-/** The order between two gardens whose sort values are equal: by name, then peer id. */
+/** Orders two gardens whose sort values are equal: by name, then peer id. */
 function compareTie (a: GardenSummary, b: GardenSummary): number {
   const byName = collator.compare(a.name, b.name)
   if (byName !== 0) return byName
