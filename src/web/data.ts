@@ -1,0 +1,234 @@
+import type { Logger } from '../logger.ts'
+import type { SignedRecord } from '../records/index.ts'
+import type { GardenSummary, IntentSummary, RecordStore } from '../store/index.ts'
+import { sortGardens } from './table/index.ts'
+import type { ColumnKey, SortDirection } from './table/index.ts'
+import type { AlertView } from './render/alerts-page.ts'
+import type { ReleaseRef } from './render/intent-pages.ts'
+import type { AdminNames } from './render/wording.ts'
+
+/** Intents whose releases are kept in memory; intent records never change, so entries never go stale. */
+const RELEASE_CACHE_MAX = 4096
+
+/** Gardens indexed by what an intent's target selectors match. */
+interface TargetIndex {
+  all: number
+  byName: Map<string, string[]>
+  byTag: Map<string, string[]>
+  peers: Set<string>
+}
+
+/**
+ * Read model of the web view over the record store. The garden list, its
+ * sorted orders and the admin names are cached and dropped when a record
+ * that changes them is stored, so a page is built from the store's
+ * summaries without a read per row.
+ */
+export class WebData {
+  readonly store: RecordStore
+  readonly #logger: Logger
+  #gardens: Promise<GardenSummary[]> | undefined
+  #sorted = new Map<string, GardenSummary[]>()
+  #names: Map<string, string> | undefined
+  #targets: TargetIndex | undefined
+  #admins: Promise<AdminNames> | undefined
+  #releases = new Map<string, ReleaseRef[]>()
+  #alerts: Promise<AlertView[]> | undefined
+
+  constructor (components: { store: RecordStore, logger: Logger }) {
+    this.store = components.store
+    this.#logger = components.logger
+  }
+
+  /** Drops what a stored record makes stale. */
+  recordStored (record: SignedRecord): void {
+    switch (record.type) {
+      case 'root':
+        this.#admins = undefined
+        break
+      case 'alert':
+        this.#alerts = undefined
+        break
+      case 'certificate':
+      case 'revocation':
+      case 'report':
+      case 'event':
+        this.#dropGardens()
+        break
+      default:
+        break
+    }
+  }
+
+  /** Drops the alert list after the store detected a fork itself. */
+  forkDetected (): void {
+    this.#alerts = undefined
+  }
+
+  #dropGardens (): void {
+    this.#gardens = undefined
+    this.#sorted.clear()
+    this.#names = undefined
+    this.#targets = undefined
+  }
+
+  async gardens (): Promise<GardenSummary[]> {
+    if (this.#gardens == null) {
+      const loading = this.store.gardens()
+      this.#gardens = loading
+      loading.catch(() => {
+        if (this.#gardens === loading) this.#dropGardens()
+      })
+    }
+    return await this.#gardens
+  }
+
+  async sortedGardens (sort: ColumnKey, dir: SortDirection): Promise<GardenSummary[]> {
+    const loading = this.#gardens
+    const gardens = await this.gardens()
+    const key = `${sort}:${dir}`
+    let sorted = this.#sorted.get(key)
+    if (sorted == null) {
+      sorted = sortGardens(gardens, sort, dir)
+      // A record stored while sorting made the list stale: keep the result for this request only.
+      if (loading == null || this.#gardens === loading) this.#sorted.set(key, sorted)
+    }
+    return sorted
+  }
+
+  /** Garden names by peer id, for pages that list deployments of many gardens. */
+  async gardenNames (): Promise<ReadonlyMap<string, string>> {
+    const gardens = await this.gardens()
+    this.#names ??= new Map(gardens.map(garden => [garden.peer, garden.name]))
+    return this.#names
+  }
+
+  /** How many gardens a list of target selectors (`*`, `name:`, `tag:`, `peer:`) matches now. */
+  async countTargets (selectors: readonly string[]): Promise<number> {
+    const index = await this.#targetIndex()
+    if (selectors.includes('*')) return index.all
+    const matched = new Set<string>()
+    for (const selector of selectors) {
+      const colon = selector.indexOf(':')
+      const kind = selector.slice(0, colon)
+      const value = selector.slice(colon + 1)
+      if (kind === 'name') index.byName.get(value)?.forEach(peer => matched.add(peer))
+      if (kind === 'tag') index.byTag.get(value)?.forEach(peer => matched.add(peer))
+      if (kind === 'peer' && index.peers.has(value)) matched.add(value)
+    }
+    return matched.size
+  }
+
+  async #targetIndex (): Promise<TargetIndex> {
+    const gardens = await this.gardens()
+    if (this.#targets != null) return this.#targets
+    const index: TargetIndex = { all: 0, byName: new Map(), byTag: new Map(), peers: new Set() }
+    for (const garden of gardens) {
+      if (garden.revoked || garden.certificate == null || !garden.roles.includes('garden')) continue
+      index.all++
+      index.peers.add(garden.peer)
+      pushTo(index.byName, garden.name, garden.peer)
+      for (const tag of garden.tags) pushTo(index.byTag, tag, garden.peer)
+    }
+    this.#targets = index
+    return index
+  }
+
+  /** Names of admin keys by key id, from the newest root. */
+  async adminNames (): Promise<AdminNames> {
+    if (this.#admins == null) {
+      const loading = this.#loadAdminNames()
+      this.#admins = loading
+      loading.catch(() => {
+        if (this.#admins === loading) this.#admins = undefined
+      })
+    }
+    return await this.#admins
+  }
+
+  async #loadAdminNames (): Promise<AdminNames> {
+    const names = new Map<string, string>()
+    for await (const record of this.store.listByType('root', { reverse: true, limit: 1 })) {
+      for (const admin of (record as SignedRecord<'root'>).body.admins) {
+        names.set(admin.key, admin.name)
+      }
+    }
+    return names
+  }
+
+  /** Seeds and store paths of deploy intents, read once per intent. */
+  async releasesOf (intentIds: readonly string[]): Promise<Map<string, ReleaseRef[]>> {
+    const missing = intentIds.filter(id => !this.#releases.has(id))
+    const records = await Promise.all(missing.map(async id => await this.store.get(id)))
+    records.forEach((record, i) => {
+      if (record == null) return
+      if (this.#releases.size >= RELEASE_CACHE_MAX) this.#releases.clear()
+      this.#releases.set(missing[i], releasesOfRecord(record as SignedRecord<'intent'>))
+    })
+    return new Map(intentIds.map(id => [id, this.#releases.get(id) ?? []]))
+  }
+
+  /**
+   * Fork alerts: the evidence this node found itself and the alert records
+   * other nodes signed, one entry per author and feed position.
+   */
+  async alerts (): Promise<AlertView[]> {
+    if (this.#alerts == null) {
+      const loading = this.#loadAlerts()
+      this.#alerts = loading
+      loading.catch(() => {
+        if (this.#alerts === loading) this.#alerts = undefined
+      })
+    }
+    return await this.#alerts
+  }
+
+  async #loadAlerts (): Promise<AlertView[]> {
+    const [evidence, records, names] = await Promise.all([this.store.refusals(), this.store.alerts(), this.gardenNames()])
+    const alerts = new Map<string, AlertView>()
+    for (const fork of evidence) {
+      alerts.set(`${fork.author}/${fork.seq}`, {
+        author: fork.author, seq: fork.seq, records: fork.records, reason: fork.reason, detectedAt: fork.detectedAt
+      })
+    }
+    for (const { body } of records as Array<SignedRecord<'alert'>>) {
+      const key = `${body.subject}/${body.subjectSeq}`
+      if (!alerts.has(key)) {
+        alerts.set(key, { author: body.subject, seq: body.subjectSeq, records: body.records, detectedAt: body.issuedAt, reportedBy: body.author })
+      }
+    }
+    return [...alerts.values()].map(alert => {
+      const gardenName = names.get(alert.author)
+      return gardenName != null && gardenName !== alert.author ? { ...alert, gardenName } : alert
+    })
+  }
+
+  /**
+   * The summary of one intent.
+   * NOTE: the store has no lookup of one intent summary, so this scans the
+   * intent list; fine for hundreds of intents, slow for many thousands.
+   */
+  async intent (id: string): Promise<IntentSummary | undefined> {
+    const intents = await this.store.intents()
+    return intents.find(intent => intent.id === id)
+  }
+
+  get logger (): Logger {
+    return this.#logger
+  }
+}
+
+function releasesOfRecord (record: SignedRecord<'intent'>): ReleaseRef[] {
+  const body = record.body
+  if (body.action !== 'deploy') return []
+  return body.releases.map(release => ({ seed: release.seed, storePath: release.storePath }))
+}
+
+function pushTo (map: Map<string, string[]>, key: string, value: string): void {
+  const list = map.get(key)
+  if (list == null) {
+    map.set(key, [value])
+  } else {
+    list.push(value)
+  }
+}

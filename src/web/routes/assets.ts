@@ -1,0 +1,23 @@
+import { readFile } from 'node:fs/promises'
+import type { FastifyInstance } from 'fastify'
+
+/** Files the pages load; the Content Security Policy allows scripts and styles from here only. */
+const ASSETS: Record<string, string> = {
+  'client.js': 'text/javascript; charset=utf-8',
+  'style.css': 'text/css; charset=utf-8'
+}
+
+// NOTE: the assets are read from src/web/assets beside this module; a build
+// into dist/ must copy that folder to dist/web/assets.
+const ASSETS_DIR = new URL('../assets/', import.meta.url)
+
+/** Reads the assets once and registers their routes. */
+export async function registerAssets (app: FastifyInstance): Promise<void> {
+  for (const [name, type] of Object.entries(ASSETS)) {
+    const content = await readFile(new URL(name, ASSETS_DIR))
+    app.get(`/assets/${name}`, async (_request, reply) => {
+      return await reply.type(type).header('cache-control', 'no-cache').send(content)
+    })
+  }
+  app.get('/favicon.ico', async (_request, reply) => await reply.code(204).send())
+}
