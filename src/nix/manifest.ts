@@ -36,11 +36,12 @@ export function indexManifest (manifest: Manifest): Map<string, ManifestEntry> {
 }
 
 /**
- * Orders `paths` so that every path comes after the paths it refers to.
- * References outside `paths` and self-references are ignored.
+ * Orders `paths` so that every path comes after the paths it refers to,
+ * breaking ties by path, so one closure always gives one order. References
+ * outside `paths` and self-references are ignored.
  */
 export function sortByReferences (paths: Iterable<string>, referencesOf: (path: string) => readonly string[]): string[] {
-  const members = new Set(paths)
+  const members = new Set([...paths].sort())
   const state = new Map<string, 'visiting' | 'done'>()
   const sorted: string[] = []
   for (const root of members) {
@@ -50,7 +51,7 @@ export function sortByReferences (paths: Iterable<string>, referencesOf: (path: 
     const stack: Array<{ path: string, next: number, references: readonly string[] }> = []
     const enter = (path: string): void => {
       state.set(path, 'visiting')
-      stack.push({ path, next: 0, references: referencesOf(path) })
+      stack.push({ path, next: 0, references: [...referencesOf(path)].sort() })
     }
     enter(root)
     while (stack.length > 0) {
