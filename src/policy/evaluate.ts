@@ -108,7 +108,13 @@ function grantsAt (rules: Rules, trigger: Trigger, at: Date, zone: string): Gran
  * trigger and permits more than `currentRank`, and returns what the policy
  * permits for `schedule` at that instant.
  */
-function findWindowWait (rules: Rules, seedType: SeedType, now: Date, zone: string, currentRank: number): WindowWait | null {
+function findWindowWait (
+  rules: Rules,
+  seedType: SeedType,
+  now: Date,
+  zone: string,
+  currentRank: number
+): WindowWait | null {
   let earliestMs: number | null = null
   for (const rule of Object.values(rules)) {
     if (rule.window === undefined || !rule.triggers.includes('schedule')) continue
@@ -126,7 +132,9 @@ function findWindowWait (rules: Rules, seedType: SeedType, now: Date, zone: stri
 
 function checkArguments (trigger: Trigger, seedType: SeedType, now: Date, zone: string): void {
   if (!isTrigger(trigger)) {
-    throw new PolicyArgumentError(`unknown trigger "${String(trigger)}": use realtime, poll_on_connect, schedule or user_retry`)
+    throw new PolicyArgumentError(
+      `unknown trigger "${String(trigger)}": use realtime, poll_on_connect, schedule or user_retry`
+    )
   }
   if (!isSeedType(seedType)) {
     throw new PolicyArgumentError(`unknown seed type "${String(seedType)}": use system, service or home`)

@@ -2,7 +2,7 @@ import { PolicyArgumentError } from './errors.ts'
 import { isAction, isSeedType, type Action, type SeedType } from './types.ts'
 
 /**
- * How a garden carries out a permitted action:
+ * Mode in which a garden carries out a permitted action:
  * - `download-only`: stage the closure and change nothing else.
  * - `switch`: `switch-to-configuration switch` on the new system generation.
  * - `boot-and-reboot`: `switch-to-configuration boot`, then reboot.

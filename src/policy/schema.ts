@@ -48,7 +48,7 @@ function objectError (kind: string, fields: string[]): ErrorMap {
       return `unknown field ${keys} in ${kind}: use ${fieldList(fields)}`
     }
     if (issue.code === 'invalid_type') {
-      return `expected ${kind} to be an object with ${fieldList(fields)}, got ${showValue(issue.input)}`
+      return `expected ${kind} to be an object with the fields ${fields.join(', ')}, got ${showValue(issue.input)}`
     }
     return undefined
   }
@@ -283,6 +283,8 @@ export const policyFieldsSchema = z.object({
   stageOnly: z.boolean({ error: booleanError('stageOnly') }).nullish(),
   confirm: z.boolean({ error: booleanError('confirm') }).nullish()
 }).superRefine((fields, ctx) => {
+  // NOTE: zod runs this check only when every field parsed, so a config with
+  // other errors learns about the mix after fixing them. validateSubscriptions reports it at once.
   if (fields.policy == null) return
   for (const field of presentShorthandFields(fields)) {
     ctx.addIssue({
@@ -308,7 +310,7 @@ export function parsePolicy (input: unknown): Rules {
   return result.data
 }
 
-/** Parses the policy fields of a subscription; other fields are ignored. Throws `PolicyError`. */
+/** Parses the policy fields of a subscription and ignores its other fields. Throws `PolicyError`. */
 export function parsePolicyFields (input: unknown): PolicyFields {
   const result = policyFieldsSchema.safeParse(input)
   if (!result.success) throw new PolicyError(toPolicyIssues(result.error, []))

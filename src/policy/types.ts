@@ -7,7 +7,7 @@ export type { SeedType }
 export const ACTIONS = ['stage', 'activate', 'restart'] as const
 export type Action = typeof ACTIONS[number]
 
-/** How a deployment reached the garden, as a rule's `triggers` name it. */
+/** Route by which a deployment reached the garden, as named in a rule's `triggers`. */
 export type Trigger = typeof TRIGGERS[number]
 
 /** Days of the week in ISO order, as windows store them. */

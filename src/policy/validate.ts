@@ -13,18 +13,18 @@ export interface PolicyFinding {
   subscription: string | null
   /** Name of the rule, or null when the finding concerns the subscription. */
   rule: string | null
-  /** Where the value is, from the subscription list: `[0, 'policy', 'nightly', 'window', 'zone']`. */
+  /** Location of the value, from the subscription list: `[0, 'policy', 'nightly', 'window', 'zone']`. */
   path: Path
   message: string
 }
 
-/** The findings for a subscription set; `valid` is false when any finding is an error. */
+/** The findings for a subscription set. `valid` is false when any finding is an error. */
 export interface PolicyReport {
   valid: boolean
   findings: PolicyFinding[]
 }
 
-/** What a finding is about, for its message and fields. */
+/** Subscription and rule that a finding concerns, for its message and fields. */
 interface Subject {
   index: number
   subscription: string | null
@@ -64,8 +64,8 @@ function valueAt (root: unknown, path: Path): unknown {
 
 /** Returns the finding code for a zod issue of `policyFieldsSchema`, using the raw subscription for context. */
 function classifyIssue (issue: z.core.$ZodIssue, path: Path, raw: unknown): FindingCode {
-  const declared = issue.code === 'custom' ? (issue.params as { finding?: FindingCode } | undefined)?.finding : undefined
-  if (declared !== undefined) return declared
+  const params = issue.code === 'custom' ? issue.params as { finding?: FindingCode } | undefined : undefined
+  if (params?.finding !== undefined) return params.finding
 
   const parent = path.at(-2)
   switch (issue.code) {
@@ -179,7 +179,11 @@ function subscriptionName (raw: Record<string, unknown>): string | null {
   return typeof raw.name === 'string' && raw.name !== '' ? raw.name : null
 }
 
-function nameFindings (raw: Record<string, unknown>, subject: Subject, firstIndexByName: Map<string, number>): PolicyFinding[] {
+function nameFindings (
+  raw: Record<string, unknown>,
+  subject: Subject,
+  firstIndexByName: Map<string, number>
+): PolicyFinding[] {
   if (subject.subscription === null) {
     return [finding('missing_subscription_name', subject, ['name'],
       `missing subscription name (got ${raw.name === undefined ? 'none' : showValue(raw.name)}): ` +

@@ -32,8 +32,8 @@ function minutesOf (time: string): number {
 /**
  * Returns the first instant at which the zone's wall clock reads `minutes`
  * after midnight of the given date, or later. A time that occurs twice when
- * the clock goes back resolves to its first occurrence; a time that a clock
- * jump forward skips resolves to the instant of the jump.
+ * the clock goes back resolves to its first occurrence. A time that a jump
+ * forward skips resolves to the instant of the jump.
  */
 function firstInstantAtOrAfter (zone: IANAZone, year: number, month: number, day: number, minutes: number): number {
   const wallMs = Date.UTC(year, month - 1, day) + minutes * MINUTE_MS

@@ -5,7 +5,7 @@ import { PolicyArgumentError } from './errors.ts'
 export const DEFAULT_ZONE = 'UTC'
 
 /**
- * Returns whether the runtime's time zone database knows an IANA zone name,
+ * Returns whether the runtime's time zone database contains an IANA zone name,
  * in any letter case. Offsets such as `+02:00` are not zones and return false.
  */
 export function isKnownZone (name: string): boolean {

@@ -53,13 +53,17 @@ describe('policy schema', () => {
     })
 
     const invalidRules: Array<[string, unknown, string, RegExp]> = [
-      ['unknown action', { actions: ['reboot'], triggers: ['realtime'] }, 'actions.0', /unknown action "reboot": use stage/],
-      ['unknown trigger', { actions: ['stage'], triggers: ['gossip'] }, 'triggers.0', /unknown trigger "gossip": use realtime/],
+      ['unknown action', { actions: ['reboot'], triggers: ['realtime'] }, 'actions.0',
+        /unknown action "reboot": use stage/],
+      ['unknown trigger', { actions: ['stage'], triggers: ['gossip'] }, 'triggers.0',
+        /unknown trigger "gossip": use realtime/],
       ['missing actions', { triggers: ['realtime'] }, 'actions', /missing actions/],
       ['missing triggers', { actions: ['stage'] }, 'triggers', /missing triggers/],
       ['actions not a list', { actions: 'stage', triggers: ['realtime'] }, 'actions', /expected actions to be a list/],
-      ['unknown field', { actions: ['stage'], triggers: ['realtime'], trigger: [] }, '', /unknown field "trigger" in rule/],
-      ['confirm not boolean', { actions: ['stage'], triggers: ['realtime'], confirm: 'yes' }, 'confirm', /true or false/],
+      ['unknown field', { actions: ['stage'], triggers: ['realtime'], trigger: [] }, '',
+        /unknown field "trigger" in rule/],
+      ['confirm not boolean', { actions: ['stage'], triggers: ['realtime'], confirm: 'yes' }, 'confirm',
+        /true or false/],
       ['not an object', 'stage', '', /expected rule to be an object/]
     ]
     for (const [name, input, path, message] of invalidRules) {
@@ -87,7 +91,8 @@ describe('policy schema', () => {
     })
 
     it('keeps empty days', () => {
-      assert.deepEqual(parseWindow({ days: [], start: '22:00', end: '06:00' }), { days: [], start: '22:00', end: '06:00' })
+      const window = parseWindow({ days: [], start: '22:00', end: '06:00' })
+      assert.deepEqual(window, { days: [], start: '22:00', end: '06:00' })
     })
 
     it('keeps the zone as written', () => {
@@ -105,7 +110,8 @@ describe('policy schema', () => {
     })
 
     const invalidWindows: Array<[string, unknown, string, RegExp]> = [
-      ['unknown zone', { start: '22:00', end: '06:00', zone: 'Europe/Berln' }, 'zone', /unknown time zone "Europe\/Berln"/],
+      ['unknown zone', { start: '22:00', end: '06:00', zone: 'Europe/Berln' }, 'zone',
+        /unknown time zone "Europe\/Berln"/],
       ['offset as zone', { start: '22:00', end: '06:00', zone: '+02:00' }, 'zone', /unknown time zone "\+02:00"/],
       ['zone not a string', { start: '22:00', end: '06:00', zone: 2 }, 'zone', /unknown time zone 2/],
       ['hour 24 as start', { start: '24:00', end: '06:00' }, 'start', /invalid window start "24:00"/],
@@ -212,15 +218,15 @@ describe('policy schema', () => {
 
     it('rejects a string', () => {
       const result = policySchema.safeParse('nightly')
-      assert.match(result.error?.issues[0].message ?? '', /expected policy to be a map of named rules or a list of rules/)
+      const message = result.error?.issues[0].message ?? ''
+      assert.match(message, /expected policy to be a map of named rules or a list of rules/)
     })
   })
 
   describe('policy fields', () => {
     it('reports the path of an invalid zone', () => {
-      const paths = issuePaths({
-        policy: { nightly: { actions: ['stage'], triggers: ['schedule'], window: { start: '22:00', end: '06:00', zone: 'Nowhere/City' } } }
-      })
+      const window = { start: '22:00', end: '06:00', zone: 'Nowhere/City' }
+      const paths = issuePaths({ policy: { nightly: { actions: ['stage'], triggers: ['schedule'], window } } })
       assert.deepEqual(paths, ['policy.nightly.window.zone'])
     })
 
@@ -232,7 +238,8 @@ describe('policy schema', () => {
     })
 
     it('reports the index of a list item', () => {
-      const paths = issuePaths({ policy: [{ actions: ['stage'], triggers: ['schedule'], window: { start: '22:00', end: 'six' } }] })
+      const window = { start: '22:00', end: 'six' }
+      const paths = issuePaths({ policy: [{ actions: ['stage'], triggers: ['schedule'], window }] })
       assert.deepEqual(paths, ['policy.0.window.end'])
     })
 
@@ -256,7 +263,9 @@ describe('policy schema', () => {
     })
 
     it('accepts null shorthand fields with a policy', () => {
-      const fields = { policy: {}, window: null, acceptRealtime: null, deployOnConnect: null, stageOnly: null, confirm: null }
+      const fields = {
+        policy: {}, window: null, acceptRealtime: null, deployOnConnect: null, stageOnly: null, confirm: null
+      }
       assert.equal(policyFieldsSchema.safeParse(fields).success, true)
     })
 
@@ -285,7 +294,11 @@ describe('policy schema', () => {
   describe('PolicyError', () => {
     it('names the rule and field', () => {
       const error = policyError(() => parsePolicy({
-        nightly: { actions: ['stage'], triggers: ['schedule'], window: { start: '22:00', end: '06:00', zone: 'Mars/Olympus' } }
+        nightly: {
+          actions: ['stage'],
+          triggers: ['schedule'],
+          window: { start: '22:00', end: '06:00', zone: 'Mars/Olympus' }
+        }
       }))
       assert.equal(error.code, 'ERR_POLICY_INVALID')
       assert.equal(error.name, 'PolicyError')

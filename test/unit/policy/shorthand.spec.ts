@@ -9,7 +9,9 @@ const arrival: Rule = { actions: ['stage'], triggers: ['realtime', 'poll_on_conn
 const retry: Rule = { actions: ['stage', 'activate'], triggers: ['user_retry'], confirm: false }
 const realtime: Rule = { actions: ['stage', 'activate'], triggers: ['realtime'], confirm: false }
 const connect: Rule = { actions: ['stage', 'activate'], triggers: ['poll_on_connect'], confirm: false }
-const windowRule: Rule = { actions: ['stage', 'activate', 'restart'], triggers: ['schedule'], window: NIGHT, confirm: false }
+const windowRule: Rule = {
+  actions: ['stage', 'activate', 'restart'], triggers: ['schedule'], window: NIGHT, confirm: false
+}
 
 function confirmed (rule: Rule): Rule {
   return { ...rule, confirm: true }
@@ -22,7 +24,8 @@ function stageOnly (rule: Rule): Rule {
 describe('policy shorthand', () => {
   const cases: Array<[string, Record<string, unknown>, Rules]> = [
     ['nothing set', {}, { arrival, retry }],
-    ['all null', { policy: null, window: null, acceptRealtime: null, deployOnConnect: null, stageOnly: null, confirm: null },
+    ['all null',
+      { policy: null, window: null, acceptRealtime: null, deployOnConnect: null, stageOnly: null, confirm: null },
       { arrival, retry }],
     ['acceptRealtime', { acceptRealtime: true }, { arrival, realtime, retry }],
     ['acceptRealtime false', { acceptRealtime: false }, { arrival, retry }],
@@ -31,7 +34,8 @@ describe('policy shorthand', () => {
     ['window', { window: { start: '02:00', end: '04:00' } }, { arrival, retry, window: windowRule }],
     ['window and acceptRealtime', { window: { start: '02:00', end: '04:00' }, acceptRealtime: true },
       { arrival, realtime, retry, window: windowRule }],
-    ['confirm', { confirm: true, acceptRealtime: true }, { arrival, realtime: confirmed(realtime), retry: confirmed(retry) }],
+    ['confirm', { confirm: true, acceptRealtime: true },
+      { arrival, realtime: confirmed(realtime), retry: confirmed(retry) }],
     ['confirm with window', { confirm: true, window: { start: '02:00', end: '04:00' } },
       { arrival, retry: confirmed(retry), window: confirmed(windowRule) }],
     ['stageOnly', { stageOnly: true, acceptRealtime: true, deployOnConnect: true },
@@ -46,7 +50,8 @@ describe('policy shorthand', () => {
   }
 
   it('keeps the window zone and days', () => {
-    const rules = parseSubscriptionPolicy({ window: { days: ['sat', 'sun'], start: '22:00', end: '06:00', zone: 'Asia/Kolkata' } })
+    const window = { days: ['sat', 'sun'], start: '22:00', end: '06:00', zone: 'Asia/Kolkata' }
+    const rules = parseSubscriptionPolicy({ window })
     assert.deepEqual(rules.window.window, { days: ['sat', 'sun'], start: '22:00', end: '06:00', zone: 'Asia/Kolkata' })
   })
 

@@ -14,6 +14,21 @@ interface Expected {
 
 const stage = { actions: ['stage'], triggers: ['realtime'] }
 
+/** Returns a subscription set of one subscription `web` with a rule `a` that has `window` and the schedule trigger. */
+function scheduledWeb (window: unknown, rule = 'a'): unknown[] {
+  return [{ name: 'web', policy: { [rule]: { ...stage, triggers: ['schedule'], window } } }]
+}
+
+function expectedFinding (
+  code: FindingCode,
+  subscription: string | null,
+  rule: string | null,
+  path: Array<string | number>,
+  message: RegExp
+): Expected {
+  return { code, subscription, rule, path, message }
+}
+
 function only (subscriptions: unknown): PolicyFinding {
   const { findings } = validateSubscriptions(subscriptions)
   assert.equal(findings.length, 1, JSON.stringify(findings, null, 2))
@@ -23,57 +38,76 @@ function only (subscriptions: unknown): PolicyFinding {
 describe('policy validateSubscriptions', () => {
   const cases: Array<[string, unknown, Expected]> = [
     ['a subscription that is not an object', ['web'],
-      { code: 'invalid_subscription', subscription: null, rule: null, path: [0], message: /expected an object.*got "web"/ }],
+      expectedFinding('invalid_subscription', null, null, [0], /expected an object.*got "web"/)],
     ['a missing subscription name', [{ seed: 'nginx' }],
-      { code: 'missing_subscription_name', subscription: null, rule: null, path: [0, 'name'], message: /^subscription 0 \(unnamed\): missing subscription name/ }],
+      expectedFinding('missing_subscription_name', null, null, [0, 'name'],
+        /^subscription 0 \(unnamed\): missing subscription name/)],
     ['duplicate subscription names', [{ name: 'web' }, { name: 'db' }, { name: 'web' }],
-      { code: 'duplicate_subscription', subscription: 'web', rule: null, path: [2, 'name'], message: /subscriptions 0 and 2 are both named "web"/ }],
+      expectedFinding('duplicate_subscription', 'web', null, [2, 'name'],
+        /subscriptions 0 and 2 are both named "web"/)],
     ['a policy that is a string', [{ name: 'web', policy: 'strict' }],
-      { code: 'invalid_policy', subscription: 'web', rule: null, path: [0, 'policy'], message: /map of named rules or a list of rules, got "strict"/ }],
+      expectedFinding('invalid_policy', 'web', null, [0, 'policy'],
+        /map of named rules or a list of rules, got "strict"/)],
     ['a policy with shorthand', [{ name: 'web', policy: { a: stage }, acceptRealtime: true }],
-      { code: 'mixed_policy_fields', subscription: 'web', rule: null, path: [0, 'acceptRealtime'], message: /"acceptRealtime" cannot be combined with "policy"/ }],
+      expectedFinding('mixed_policy_fields', 'web', null, [0, 'acceptRealtime'],
+        /"acceptRealtime" cannot be combined with "policy"/)],
     ['a shorthand field of the wrong type', [{ name: 'web', stageOnly: 'yes' }],
-      { code: 'invalid_field', subscription: 'web', rule: null, path: [0, 'stageOnly'], message: /stageOnly to be true or false, got "yes"/ }],
+      expectedFinding('invalid_field', 'web', null, [0, 'stageOnly'], /stageOnly to be true or false, got "yes"/)],
     ['a rule that is not an object', [{ name: 'web', policy: { a: 'stage' } }],
-      { code: 'invalid_field', subscription: 'web', rule: 'a', path: [0, 'policy', 'a'], message: /rule to be an object/ }],
+      expectedFinding('invalid_field', 'web', 'a', [0, 'policy', 'a'], /rule to be an object/)],
     ['missing actions', [{ name: 'web', policy: { a: { triggers: ['realtime'] } } }],
-      { code: 'missing_field', subscription: 'web', rule: 'a', path: [0, 'policy', 'a', 'actions'], message: /missing actions/ }],
-    ['a missing window end', [{ name: 'web', policy: { a: { ...stage, triggers: ['schedule'], window: { start: '22:00' } } } }],
-      { code: 'missing_field', subscription: 'web', rule: 'a', path: [0, 'policy', 'a', 'window', 'end'], message: /missing window end/ }],
+      expectedFinding('missing_field', 'web', 'a', [0, 'policy', 'a', 'actions'], /missing actions/)],
+    ['a missing window end', scheduledWeb({ start: '22:00' }),
+      expectedFinding('missing_field', 'web', 'a', [0, 'policy', 'a', 'window', 'end'], /missing window end/)],
     ['an unknown rule field', [{ name: 'web', policy: { a: { ...stage, when: 'night' } } }],
-      { code: 'unknown_field', subscription: 'web', rule: 'a', path: [0, 'policy', 'a'], message: /unknown field "when" in rule: use "actions"/ }],
+      expectedFinding('unknown_field', 'web', 'a', [0, 'policy', 'a'], /unknown field "when" in rule: use "actions"/)],
     ['an invalid rule name in a map', [{ name: 'web', policy: { 'night shift': stage } }],
-      { code: 'invalid_rule_name', subscription: 'web', rule: 'night shift', path: [0, 'policy', 'night shift'], message: /invalid rule name "night shift"/ }],
+      expectedFinding('invalid_rule_name', 'web', 'night shift', [0, 'policy', 'night shift'],
+        /invalid rule name "night shift"/)],
     ['an invalid rule name in a list', [{ name: 'web', policy: [{ name: 'night.shift', ...stage }] }],
-      { code: 'invalid_rule_name', subscription: 'web', rule: 'night.shift', path: [0, 'policy', 0, 'name'], message: /invalid rule name "night.shift"/ }],
+      expectedFinding('invalid_rule_name', 'web', 'night.shift', [0, 'policy', 0, 'name'],
+        /invalid rule name "night.shift"/)],
     ['duplicate rule names in a list', [{ name: 'web', policy: [{ name: 'a', ...stage }, { name: 'a', ...stage }] }],
-      { code: 'duplicate_rule', subscription: 'web', rule: 'a', path: [0, 'policy', 1, 'name'], message: /^subscription "web", rule "a": list items 0 and 1 are both named "a"/ }],
+      expectedFinding('duplicate_rule', 'web', 'a', [0, 'policy', 1, 'name'],
+        /^subscription "web", rule "a": list items 0 and 1 are both named "a"/)],
     ['a generated name taken', [{ name: 'web', policy: [stage, { name: 'rule-1', ...stage }] }],
-      { code: 'duplicate_rule', subscription: 'web', rule: 'rule-1', path: [0, 'policy', 1, 'name'], message: /items 0 \(unnamed, so named by its position\) and 1/ }],
+      expectedFinding('duplicate_rule', 'web', 'rule-1', [0, 'policy', 1, 'name'],
+        /items 0 \(unnamed, so named by its position\) and 1/)],
     ['an unknown action', [{ name: 'web', policy: { a: { ...stage, actions: ['stage', 'reboot'] } } }],
-      { code: 'unknown_action', subscription: 'web', rule: 'a', path: [0, 'policy', 'a', 'actions', 1], message: /unknown action "reboot": use stage, activate or restart/ }],
+      expectedFinding('unknown_action', 'web', 'a', [0, 'policy', 'a', 'actions', 1],
+        /unknown action "reboot": use stage, activate or restart/)],
     ['an unknown trigger in a list', [{ name: 'web', policy: [{ ...stage, triggers: ['gossip'] }] }],
-      { code: 'unknown_trigger', subscription: 'web', rule: 'rule-1', path: [0, 'policy', 0, 'triggers', 0], message: /^subscription "web", rule "rule-1": unknown trigger "gossip": use realtime/ }],
+      expectedFinding('unknown_trigger', 'web', 'rule-1', [0, 'policy', 0, 'triggers', 0],
+        /^subscription "web", rule "rule-1": unknown trigger "gossip": use realtime/)],
     ['an unknown day', [{ name: 'web', window: { days: ['someday'], start: '22:00', end: '06:00' } }],
-      { code: 'invalid_day', subscription: 'web', rule: null, path: [0, 'window', 'days', 0], message: /unknown day "someday"/ }],
-    ['an invalid time', [{ name: 'web', policy: { a: { ...stage, triggers: ['schedule'], window: { start: '10pm', end: '06:00' } } } }],
-      { code: 'invalid_time', subscription: 'web', rule: 'a', path: [0, 'policy', 'a', 'window', 'start'], message: /invalid window start "10pm": use HH:MM/ }],
-    ['an unknown zone', [{ name: 'web', policy: { nightly: { ...stage, triggers: ['schedule'], window: { start: '22:00', end: '06:00', zone: 'CET+1' } } } }],
-      { code: 'invalid_zone', subscription: 'web', rule: 'nightly', path: [0, 'policy', 'nightly', 'window', 'zone'], message: /unknown time zone "CET\+1"/ }],
+      expectedFinding('invalid_day', 'web', null, [0, 'window', 'days', 0], /unknown day "someday"/)],
+    ['an invalid time', scheduledWeb({ start: '10pm', end: '06:00' }),
+      expectedFinding('invalid_time', 'web', 'a', [0, 'policy', 'a', 'window', 'start'],
+        /invalid window start "10pm": use HH:MM/)],
+    ['an unknown zone', scheduledWeb({ start: '22:00', end: '06:00', zone: 'CET+1' }, 'nightly'),
+      expectedFinding('invalid_zone', 'web', 'nightly', [0, 'policy', 'nightly', 'window', 'zone'],
+        /unknown time zone "CET\+1"/)],
     ['equal start and end', [{ name: 'web', window: { start: '03:00', end: '03:00' } }],
-      { code: 'window_start_equals_end', subscription: 'web', rule: null, path: [0, 'window', 'end'], message: /both "03:00"/ }],
+      expectedFinding('window_start_equals_end', 'web', null, [0, 'window', 'end'], /both "03:00"/)],
     ['empty actions', [{ name: 'web', policy: { off: { actions: [], triggers: ['realtime'] } } }],
-      { code: 'no_actions', subscription: 'web', rule: 'off', path: [0, 'policy', 'off', 'actions'], message: /never applies because actions is empty/ }],
+      expectedFinding('no_actions', 'web', 'off', [0, 'policy', 'off', 'actions'],
+        /never applies because actions is empty/)],
     ['empty triggers', [{ name: 'web', policy: [{ name: 'off', actions: ['stage'], triggers: [] }] }],
-      { code: 'no_triggers', subscription: 'web', rule: 'off', path: [0, 'policy', 0, 'triggers'], message: /never applies because triggers is empty/ }],
-    ['a window without days', [{ name: 'web', policy: { a: { ...stage, triggers: ['schedule'], window: { days: [], start: '22:00', end: '06:00' } } } }],
-      { code: 'no_days', subscription: 'web', rule: 'a', path: [0, 'policy', 'a', 'window', 'days'], message: /never opens because days is empty/ }],
+      expectedFinding('no_triggers', 'web', 'off', [0, 'policy', 0, 'triggers'],
+        /never applies because triggers is empty/)],
+    ['a window without days', scheduledWeb({ days: [], start: '22:00', end: '06:00' }),
+      expectedFinding('no_days', 'web', 'a', [0, 'policy', 'a', 'window', 'days'],
+        /never opens because days is empty/)],
     ['a shorthand window without days', [{ name: 'web', window: { days: [], start: '22:00', end: '06:00' } }],
-      { code: 'no_days', subscription: 'web', rule: 'window', path: [0, 'window', 'days'], message: /never opens/ }],
-    ['restart without activate', [{ name: 'web', policy: { a: { actions: ['stage', 'restart'], triggers: ['realtime'] } } }],
-      { code: 'restart_without_activate', subscription: 'web', rule: 'a', path: [0, 'policy', 'a', 'actions'], message: /"restart" but not "activate".*add "activate"/ }],
-    ['a window without schedule', [{ name: 'web', policy: { a: { ...stage, window: { start: '22:00', end: '06:00' } } } }],
-      { code: 'window_without_schedule', subscription: 'web', rule: 'a', path: [0, 'policy', 'a', 'triggers'], message: /add "schedule" to triggers/ }]
+      expectedFinding('no_days', 'web', 'window', [0, 'window', 'days'], /never opens/)],
+    ['restart without activate',
+      [{ name: 'web', policy: { a: { actions: ['stage', 'restart'], triggers: ['realtime'] } } }],
+      expectedFinding('restart_without_activate', 'web', 'a', [0, 'policy', 'a', 'actions'],
+        /"restart" but not "activate".*add "activate"/)],
+    ['a window without schedule',
+      [{ name: 'web', policy: { a: { ...stage, window: { start: '22:00', end: '06:00' } } } }],
+      expectedFinding('window_without_schedule', 'web', 'a', [0, 'policy', 'a', 'triggers'],
+        /add "schedule" to triggers/)]
   ]
   for (const [name, subscriptions, expected] of cases) {
     it(`reports ${name}`, () => {
@@ -100,9 +134,10 @@ describe('policy validateSubscriptions', () => {
   })
 
   it('accepts a valid set', () => {
+    const nightly = { ...stage, triggers: ['schedule'], window: { start: '22:00', end: '06:00' } }
     const report = validateSubscriptions([
       { name: 'web', seed: 'nginx', acceptRealtime: true, window: { start: '02:00', end: '04:00' } },
-      { name: 'db', policy: { nightly: { actions: ['stage', 'activate'], triggers: ['schedule'], window: { start: '22:00', end: '06:00' } } } },
+      { name: 'db', policy: { nightly } },
       { name: 'home', policy: [{ actions: ['stage'], triggers: ['realtime'] }] }
     ])
     assert.deepEqual(report, { valid: true, findings: [] })
@@ -147,12 +182,14 @@ describe('policy validateSubscriptions', () => {
   })
 
   it('reports every mixed field', () => {
-    const { findings } = validateSubscriptions([{ name: 'web', policy: {}, window: { start: '02:00', end: '04:00' }, confirm: true }])
+    const subscription = { name: 'web', policy: {}, window: { start: '02:00', end: '04:00' }, confirm: true }
+    const { findings } = validateSubscriptions([subscription])
     assert.deepEqual(findings.map(finding => finding.path), [[0, 'window'], [0, 'confirm']])
   })
 
   it('reports mixed fields beside other errors', () => {
-    const { findings } = validateSubscriptions([{ name: 'web', policy: { a: { actions: ['x'], triggers: [] } }, confirm: true }])
+    const subscription = { name: 'web', policy: { a: { actions: ['x'], triggers: [] } }, confirm: true }
+    const { findings } = validateSubscriptions([subscription])
     assert.deepEqual(findings.map(finding => finding.code), ['mixed_policy_fields', 'unknown_action', 'no_triggers'])
   })
 
