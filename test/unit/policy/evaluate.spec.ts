@@ -76,7 +76,8 @@ describe('policy evaluate', () => {
 
   describe('confirm', () => {
     it('requires confirmation', () => {
-      const decision = evaluate({ careful: rule(['activate'], ['realtime'], { confirm: true }) }, 'realtime', 'system', NOON)
+      const careful = rule(['activate'], ['realtime'], { confirm: true })
+      const decision = evaluate({ careful }, 'realtime', 'system', NOON)
       assert.equal(decision.action, 'activate')
       assert.equal(decision.confirm, true)
       assert.equal(decision.denied, false)
@@ -100,7 +101,10 @@ describe('policy evaluate', () => {
     }
 
     it('prefers a higher action with confirm', () => {
-      const rules = { careful: rule(['restart'], ['realtime'], { confirm: true }), quick: rule(['activate'], ['realtime']) }
+      const rules = {
+        careful: rule(['restart'], ['realtime'], { confirm: true }),
+        quick: rule(['activate'], ['realtime'])
+      }
       const decision = evaluate(rules, 'realtime', 'system', NOON)
       assert.equal(decision.action, 'restart')
       assert.equal(decision.confirm, true)
@@ -109,7 +113,10 @@ describe('policy evaluate', () => {
 
     for (const seedType of ['service', 'home'] as SeedType[]) {
       it(`prefers activate over confirmed restart for ${seedType}`, () => {
-        const rules = { careful: rule(['restart'], ['realtime'], { confirm: true }), quick: rule(['activate'], ['realtime']) }
+        const rules = {
+          careful: rule(['restart'], ['realtime'], { confirm: true }),
+          quick: rule(['activate'], ['realtime'])
+        }
         const decision = evaluate(rules, 'realtime', seedType, NOON)
         assert.equal(decision.action, 'activate')
         assert.equal(decision.confirm, false)
@@ -122,7 +129,10 @@ describe('policy evaluate', () => {
     })
 
     it('stages now under a confirmed action', () => {
-      const rules = { careful: rule(['activate'], ['realtime'], { confirm: true }), fetch: rule(['stage'], ['realtime']) }
+      const rules = {
+        careful: rule(['activate'], ['realtime'], { confirm: true }),
+        fetch: rule(['stage'], ['realtime'])
+      }
       const decision = evaluate(rules, 'realtime', 'system', NOON)
       assert.equal(decision.action, 'activate')
       assert.equal(decision.confirm, true)
@@ -259,7 +269,8 @@ describe('policy evaluate', () => {
 
     it('waits across a daylight saving jump', () => {
       const berlin = rule(['activate'], ['schedule'], { window: { days: ALL_DAYS, start: '02:00', end: '03:00' } })
-      const decision = evaluate({ berlin }, 'realtime', 'system', new Date('2025-03-29T12:00Z'), { zone: 'Europe/Berlin' })
+      const now = new Date('2025-03-29T12:00Z')
+      const decision = evaluate({ berlin }, 'realtime', 'system', now, { zone: 'Europe/Berlin' })
       assert.deepEqual(decision.waitForWindow?.opensAt, new Date('2025-03-30T01:00Z'))
     })
   })
@@ -280,7 +291,8 @@ describe('policy evaluate', () => {
     })
 
     it('activates realtime when accepted', () => {
-      assert.equal(evaluate(parseSubscriptionPolicy({ acceptRealtime: true }), 'realtime', 'system', NOON).action, 'activate')
+      const rules = parseSubscriptionPolicy({ acceptRealtime: true })
+      assert.equal(evaluate(rules, 'realtime', 'system', NOON).action, 'activate')
     })
 
     it('activates on connect when enabled', () => {
@@ -311,6 +323,64 @@ describe('policy evaluate', () => {
     })
   })
 
+  describe('documented examples', () => {
+    const maintenance = parseSubscriptionPolicy({
+      window: { days: ['mon', 'tue', 'wed', 'thu', 'fri'], start: '02:00', end: '04:00', zone: 'Europe/Berlin' }
+    })
+    const rules = parseSubscriptionPolicy({
+      policy: {
+        fetch: { actions: ['stage'], triggers: ['realtime', 'poll_on_connect'] },
+        nightly: {
+          actions: ['stage', 'activate'],
+          triggers: ['schedule'],
+          window: { start: '22:00', end: '06:00', zone: 'Europe/Berlin' }
+        },
+        weekend: {
+          actions: ['stage', 'activate', 'restart'],
+          triggers: ['schedule'],
+          window: { days: ['sat'], start: '03:00', end: '05:00', zone: 'Europe/Berlin' }
+        },
+        retry: { actions: ['stage', 'activate'], triggers: ['user_retry'], confirm: true }
+      }
+    })
+
+    it('waits from Tuesday to Wednesday night', () => {
+      const decision = evaluate(maintenance, 'realtime', 'system', new Date('2025-06-03T12:00Z'))
+      assert.equal(decision.action, 'stage')
+      assert.equal(decision.stageNow, true)
+      assert.deepEqual(decision.waitForWindow, {
+        action: 'restart', rule: 'window', confirm: false, opensAt: new Date('2025-06-04T00:00Z')
+      })
+    })
+
+    it('waits from Friday to Monday night', () => {
+      const decision = evaluate(maintenance, 'realtime', 'system', new Date('2025-06-06T13:00Z'))
+      assert.deepEqual(decision.waitForWindow?.opensAt, new Date('2025-06-09T00:00Z'))
+    })
+
+    it('activates at night after staging', () => {
+      const decision = evaluate(rules, 'realtime', 'system', new Date('2025-06-04T10:00Z'))
+      assert.equal(decision.action, 'stage')
+      assert.deepEqual(decision.waitForWindow, {
+        action: 'activate', rule: 'nightly', confirm: false, opensAt: new Date('2025-06-04T20:00Z')
+      })
+    })
+
+    it('leaves the reboot to the weekend', () => {
+      const decision = evaluate(rules, 'schedule', 'system', new Date('2025-06-04T20:00Z'))
+      assert.equal(decision.action, 'activate')
+      assert.deepEqual(decision.waitForWindow, {
+        action: 'restart', rule: 'weekend', confirm: false, opensAt: new Date('2025-06-07T01:00Z')
+      })
+    })
+
+    it('confirms a retry', () => {
+      const decision = evaluate(rules, 'user_retry', 'system', new Date('2025-06-04T10:00Z'))
+      assert.equal(decision.action, 'activate')
+      assert.equal(decision.confirm, true)
+    })
+  })
+
   describe('arguments', () => {
     const invalid: Array<[string, () => unknown]> = [
       ['unknown trigger', () => evaluate({}, 'gossip' as Trigger, 'system', NOON)],
@@ -320,7 +390,9 @@ describe('policy evaluate', () => {
     ]
     for (const [name, call] of invalid) {
       it(`rejects ${name}`, () => {
-        assert.throws(call, (error: unknown) => error instanceof PolicyArgumentError && error.code === 'ERR_POLICY_ARGUMENT')
+        assert.throws(call, (error: unknown) => {
+          return error instanceof PolicyArgumentError && error.code === 'ERR_POLICY_ARGUMENT'
+        })
       })
     }
   })
