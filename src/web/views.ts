@@ -25,13 +25,14 @@ export async function loadGardens (data: WebData, query: TableQuery, nowMs: numb
 export async function loadGarden (data: WebData, peer: string, nowMs: number): Promise<GardenView> {
   const garden = await data.store.garden(peer)
   if (garden == null) throw notFound(`garden ${peer}`)
-  const [certificate, report, reportMeta, deployments] = await Promise.all([
+  const [certificate, report, reportMeta, deployments, admins] = await Promise.all([
     garden.certificate != null ? data.store.get(garden.certificate) : undefined,
     garden.report != null ? data.store.get(garden.report) : undefined,
     garden.report != null ? data.store.getMeta(garden.report) : undefined,
-    data.store.deployments({ garden: peer, limit: RELATED_DEPLOYMENTS_MAX })
+    data.store.deployments({ garden: peer, limit: RELATED_DEPLOYMENTS_MAX }),
+    data.adminNames()
   ])
-  const view: GardenView = { garden, deployments, nowMs }
+  const view: GardenView = { garden, deployments, admins, nowMs }
   if (certificate?.type === 'certificate') {
     view.certificate = { id: certificate.id, body: (certificate as SignedRecord<'certificate'>).body }
   }

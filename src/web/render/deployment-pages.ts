@@ -19,11 +19,13 @@ export interface DeploymentsView {
 /** Renders the latest deployments of the fleet, optionally of one garden or intent. */
 export function DeploymentsPage ({ view }: { view: DeploymentsView }): VNode {
   const { garden, intent } = view.filter
+  const ofGarden = garden != null
+    ? html` of garden <a href=${gardenHref(garden)}>${view.gardenNames.get(garden) ?? garden}</a>`
+    : null
+  const ofIntent = intent != null ? html` of intent <${Id} id=${intent} href=${intentHref(intent)} />` : null
   return html`<h1>Deployments</h1>
     <p class="note">
-      The ${view.limit} most recently updated deployments${garden != null
-        ? html` of garden <a href=${gardenHref(garden)}>${view.gardenNames.get(garden) ?? garden}</a>`
-        : null}${intent != null ? html` of intent <${Id} id=${intent} href=${intentHref(intent)} />` : null}.
+      The most recently started deployments${ofGarden}${ofIntent}, at most ${view.limit}.
       ${garden != null || intent != null ? html`<a href="/deployments">Show all</a>` : null}
     </p>
     <${DeploymentRows} deployments=${view.deployments} gardenNames=${view.gardenNames} nowMs=${view.nowMs}

@@ -5,12 +5,15 @@ import { html } from './html.ts'
 import type { VNode } from './html.ts'
 import { Chips, ExactTime, Id, None, TimeAgo } from './parts.ts'
 import { policyRules } from './policy.ts'
+import { actorLabel } from './wording.ts'
+import type { AdminNames } from './wording.ts'
 
 export interface GardenView {
   garden: GardenSummary
   certificate?: { id: string, body: CertificateBody }
   report?: { id: string, body: ReportBody, receivedAt?: string }
   deployments: readonly DeploymentSummary[]
+  admins: AdminNames
   nowMs: number
 }
 
@@ -30,7 +33,7 @@ function CertificateFacts ({ view }: { view: GardenView }): VNode {
     <dt>Issued</dt><dd><${ExactTime} iso=${body.issuedAt} /></dd>
     <dt>Expires</dt><dd><${ExactTime} iso=${body.expiresAt} />${expired ? html` <span class="status status-failure">Expired</span>` : null}</dd>
     <dt>Revoked</dt><dd>${view.garden.revoked ? html`<span class="status status-revoked">Revoked</span>` : 'No'}</dd>
-    <dt>Signed by</dt><dd><code>${body.author}</code></dd>
+    <dt>Signed by</dt><dd>${actorLabel(body.author, view.admins)} <code>${body.author}</code></dd>
   </dl>`
 }
 
@@ -112,7 +115,7 @@ function ReportSections ({ view }: { view: GardenView }): VNode {
 export function GardenPage ({ view }: { view: GardenView }): VNode {
   const garden = view.garden
   return html`<div id="garden" data-live="">
-    <h1>${garden.name} ${garden.revoked ? html`<span class="status status-revoked">Revoked</span>` : null}</h1>
+    <h1>${garden.name}${garden.revoked ? html` <span class="status status-revoked">Revoked</span>` : null}</h1>
     <dl class="facts">
       <dt>Peer id</dt><dd><code>${garden.peer}</code></dd>
       <dt>Version</dt><dd>${garden.agentVersion ?? html`<${None} />`}</dd>

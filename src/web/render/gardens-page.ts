@@ -156,8 +156,9 @@ export function GardensPage ({ view }: { view: GardensView }): VNode {
   const sortColumn = columnOf(view.query.sort)
   return html`<h1>Gardens</h1>
     <table class="gardens" id="gardens" aria-describedby="gardens-caption">
-      <caption id="gardens-caption">Every garden of the fleet, sorted by ${sortColumn.label.toLowerCase()},
-        ${view.query.dir === 'asc' ? 'ascending' : 'descending'}</caption>
+      <caption id="gardens-caption">
+        ${`Every garden of the fleet, sorted by ${sortColumn.label.toLowerCase()}, ${view.query.dir === 'asc' ? 'ascending' : 'descending'}`}
+      </caption>
       <thead><tr>
         ${columns.map(column => html`<${SortHeader} column=${column} query=${view.query} />`)}
         <th class="col-chooser-cell"><${ColumnChooser} query=${view.query} /></th>

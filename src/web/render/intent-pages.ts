@@ -66,7 +66,7 @@ function Row ({ row, view }: { row: IntentRow, view: IntentsView }): VNode {
 /** Renders the latest intents with signer, releases, targets and rollout progress. */
 export function IntentsPage ({ view }: { view: IntentsView }): VNode {
   return html`<h1>Intents</h1>
-    <p class="note">The ${view.limit} most recent intents.</p>
+    <p class="note">The most recent intents, at most ${view.limit}.</p>
     <table class="intents">
       <thead><tr>
         <th scope="col">Intent</th><th scope="col">Action</th><th scope="col">Signer</th>
