@@ -105,6 +105,20 @@ export class FrameStream {
   }
 }
 
+/**
+ * Runs `fn` with a signal that aborts after `timeoutMs` or with `signal`.
+ * The timer is cleared when `fn` settles, so no handle outlives the call.
+ */
+export async function withTimeout<T> (signal: AbortSignal, timeoutMs: number, fn: (signal: AbortSignal) => Promise<T>): Promise<T> {
+  const controller = new AbortController()
+  const timer = setTimeout(() => { controller.abort(new ProtocolError(`timed out after ${timeoutMs} ms`, 'ERR_TIMEOUT')) }, timeoutMs)
+  try {
+    return await fn(AbortSignal.any([signal, controller.signal]))
+  } finally {
+    clearTimeout(timer)
+  }
+}
+
 export function encodeJson (value: unknown): Uint8Array {
   return encoder.encode(JSON.stringify(value))
 }

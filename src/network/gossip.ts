@@ -4,6 +4,7 @@ import type { PeerId } from '@libp2p/interface'
 import { sha256 } from '../records/index.ts'
 import type { IngestAction, IngestMeta, Ingest } from './ingest.ts'
 import type { FleetProtocols } from './options.ts'
+import type { Logger } from '../logger.ts'
 
 /**
  * Score given to peers that are not members: below gossipsub's publish
@@ -22,6 +23,7 @@ const ACTION_RESULT: Record<IngestAction, TopicValidatorResult> = {
 
 export interface GossipInit {
   isMember: (peer: string) => boolean
+  logger?: Logger
 }
 
 /**
@@ -61,6 +63,9 @@ export function attachValidators (pubsub: GossipSub, protocols: FleetProtocols, 
       }
       const meta: IngestMeta = { via: 'gossip', from, topic: kind as IngestMeta['topic'] }
       const outcome = await ingest(message.data, meta)
+      if (outcome.action !== 'accept') {
+        init.logger?.debug({ peer: from, topic: kind, code: outcome.code, record: outcome.record?.id }, 'gossip message not accepted')
+      }
       return ACTION_RESULT[outcome.action]
     })
     pubsub.subscribe(topic)

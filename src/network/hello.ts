@@ -4,7 +4,7 @@ import type { Logger } from '../logger.ts'
 import { RECORD_MAX_BYTES } from '../records/index.ts'
 import type { SignedRecord } from '../records/index.ts'
 import type { RecordStore } from '../store/index.ts'
-import { FrameStream, encodeJson } from './frames.ts'
+import { FrameStream, encodeJson, withTimeout } from './frames.ts'
 import type { Ingest } from './ingest.ts'
 import { HELLO_MAX_RECORDS } from './options.ts'
 import type { TrustState } from './trust-state.ts'
@@ -38,7 +38,7 @@ export interface HelloInit {
 
 /** Sends our hello on a new connection and ingests the reply. Returns how many records were accepted. */
 export async function sendHello (components: HelloComponents, init: HelloInit, connection: Connection, protocol: string): Promise<number> {
-  const stream = await connection.newStream(protocol, { signal: AbortSignal.any([init.signal, AbortSignal.timeout(init.timeoutMs)]) })
+  const stream = await withTimeout(init.signal, init.timeoutMs, async signal => await connection.newStream(protocol, { signal }))
   try {
     const frames = helloFrames(stream, init)
     const own = fitBudget(components.trust.certificatesOf(components.self).slice(0, 2), init.maxBytes)

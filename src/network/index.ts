@@ -169,7 +169,7 @@ export class FleetNode extends EventEmitter<FleetNodeEvents> {
     })
     this.trust.on('status', this.#onStatus)
     await libp2p.start()
-    attachValidators(libp2p.services.pubsub, this.protocols, this.ingest, { isMember: peer => this.trust.isMember(peer) })
+    attachValidators(libp2p.services.pubsub, this.protocols, this.ingest, { isMember: peer => this.trust.isMember(peer), logger: this.#log })
     this.#gate.start()
     this.#startPeriodicSync()
     this.#log.info({ peer: this.peerId, fleet: this.fleet, addresses: this.getMultiaddrs() }, 'fleet node started')

@@ -3,6 +3,7 @@ import { peerIdFromString } from '@libp2p/peer-id'
 import { multiaddr } from '@multiformats/multiaddr'
 import type { Logger } from '../logger.ts'
 import { DIAL_TIMEOUT_MS } from './options.ts'
+import { withTimeout } from './frames.ts'
 import { Redialer } from './redial.ts'
 import type { FleetLibp2p } from './libp2p.ts'
 import type { PeerStatusChange, TrustState } from './trust-state.ts'
@@ -89,18 +90,19 @@ export class MemberGate {
    * lookup with no DHT peers cannot hold up other dials to that peer.
    */
   async #redial (target: string, signal: AbortSignal): Promise<void> {
-    const bounded = AbortSignal.any([signal, AbortSignal.timeout(DIAL_TIMEOUT_MS)])
-    if (target.startsWith('/')) {
-      await this.#libp2p.dial(multiaddr(target), { signal: bounded })
-      return
-    }
-    const peerId = peerIdFromString(target)
-    const known = await this.#libp2p.peerStore.get(peerId).then(peer => peer.addresses.length, () => 0)
-    if (known === 0) {
-      const found = await this.#libp2p.peerRouting.findPeer(peerId, { signal: bounded })
-      await this.#libp2p.peerStore.merge(peerId, { multiaddrs: found.multiaddrs })
-    }
-    await this.#libp2p.dial(peerId, { signal: bounded })
+    await withTimeout(signal, DIAL_TIMEOUT_MS, async bounded => {
+      if (target.startsWith('/')) {
+        await this.#libp2p.dial(multiaddr(target), { signal: bounded })
+        return
+      }
+      const peerId = peerIdFromString(target)
+      const known = await this.#libp2p.peerStore.get(peerId).then(peer => peer.addresses.length, () => 0)
+      if (known === 0) {
+        const found = await this.#libp2p.peerRouting.findPeer(peerId, { signal: bounded })
+        await this.#libp2p.peerStore.merge(peerId, { multiaddrs: found.multiaddrs })
+      }
+      await this.#libp2p.dial(peerId, { signal: bounded })
+    })
   }
 
   statusChanged ({ peer, status }: PeerStatusChange): void {

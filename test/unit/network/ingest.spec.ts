@@ -1,0 +1,207 @@
+import assert from 'node:assert/strict'
+import { generateKey } from '../../../src/keys/index.ts'
+import { silentLogger } from '../../../src/logger.ts'
+import { TrustState, createIngest } from '../../../src/network/index.ts'
+import type { Ingest, IngestMeta } from '../../../src/network/index.ts'
+import { signRecord } from '../../../src/records/index.ts'
+import type { SignedRecord } from '../../../src/records/index.ts'
+import { createTestFleet, iso, DAY_MS } from '../../utils/fleet.ts'
+import type { TestFleet } from '../../utils/fleet.ts'
+import { signIntent } from './helpers.ts'
+import { openTestStore } from './store.ts'
+
+const encoder = new TextEncoder()
+const GOSSIP: IngestMeta = { via: 'gossip', from: '12D3KooWSowerTestPeer' }
+
+interface Setup {
+  fleet: TestFleet
+  store: any
+  trust: TrustState
+  ingest: Ingest
+  forks: string[]
+  close: () => Promise<void>
+}
+
+async function setup (): Promise<Setup> {
+  const fleet = createTestFleet({ members: 2 })
+  const { store, close } = await openTestStore()
+  for (const member of fleet.members) {
+    await store.put(member.certificate, { via: 'local', receivedAt: new Date().toISOString() })
+  }
+  const trust = new TrustState({ store, logger: silentLogger() }, { root: fleet.root })
+  await trust.load()
+  const forks: string[] = []
+  const ingest = createIngest({ store, trust, logger: silentLogger() }, {
+    onFork: async (record) => { forks.push(record.id) }
+  })
+  return { fleet, store, trust, ingest, forks, close }
+}
+
+function reportBy (fleet: TestFleet, memberIndex: number, seq: number, prev: string | null, issuedAtMs = Date.now()): SignedRecord<'report'> {
+  const member = fleet.members[memberIndex]
+  return signRecord('report', {
+    fleet: fleet.fleet,
+    author: member.key.id,
+    seq,
+    prev,
+    issuedAt: iso(issuedAtMs),
+    agentVersion: '0.1.0',
+    addresses: [],
+    subscriptions: [],
+    profiles: []
+  }, [member.key])
+}
+
+/** Returns the bytes of a record with one body field changed after signing. */
+function tampered (record: SignedRecord, field: string, value: unknown): Uint8Array {
+  const json = JSON.parse(new TextDecoder().decode(record.bytes))
+  json.body[field] = value
+  return encoder.encode(JSON.stringify(json))
+}
+
+describe('ingest', () => {
+  let s: Setup
+  beforeEach(async () => { s = await setup() })
+  afterEach(async () => { await s.close() })
+
+  const cases: Array<{ name: string, action: 'accept' | 'ignore' | 'reject', code: string, bytes: (s: Setup) => Uint8Array | Promise<Uint8Array>, meta?: IngestMeta }> = [
+    { name: 'accepts a valid intent', action: 'accept', code: 'OK', bytes: s => signIntent(s.fleet).bytes },
+    { name: 'accepts a member report', action: 'accept', code: 'OK', bytes: s => reportBy(s.fleet, 0, 1, null).bytes },
+    { name: 'rejects oversized bytes', action: 'reject', code: 'ERR_RECORD_TOO_LARGE', bytes: () => new Uint8Array(1024 * 1024 + 1) },
+    { name: 'rejects malformed JSON', action: 'reject', code: 'ERR_RECORD_JSON', bytes: () => encoder.encode('{"type":') },
+    { name: 'rejects invalid UTF-8', action: 'reject', code: 'ERR_RECORD_JSON', bytes: () => Uint8Array.from([0xff, 0xfe, 0x7b]) },
+    { name: 'rejects a wrong schema', action: 'reject', code: 'ERR_RECORD_SCHEMA', bytes: () => encoder.encode('{"type":"intent","body":{},"signatures":[]}') },
+    { name: 'rejects a forged signature', action: 'reject', code: 'ERR_SIGNATURE', bytes: s => tampered(signIntent(s.fleet), 'targets', ['tag:evil']) },
+    {
+      name: 'rejects a report signed by another key',
+      action: 'reject',
+      code: 'ERR_SIGNATURE',
+      bytes: s => {
+        const report = reportBy(s.fleet, 0, 1, null)
+        return signRecord('report', report.body, [s.fleet.members[1].key]).bytes
+      }
+    },
+    { name: 'rejects another fleet', action: 'reject', code: 'ERR_WRONG_FLEET', bytes: s => signIntent(s.fleet, { fleet: 'other-fleet' }).bytes },
+    { name: 'rejects the wrong topic', action: 'reject', code: 'ERR_WRONG_TOPIC', bytes: s => signIntent(s.fleet).bytes, meta: { ...GOSSIP, topic: 'report' } },
+    {
+      name: 'rejects an intent without deploy scope',
+      action: 'reject',
+      code: 'ERR_UNKNOWN_SIGNER',
+      bytes: s => {
+        const stranger = generateKey()
+        return signRecord('intent', { ...signIntent(s.fleet).body, author: stranger.id }, [stranger]).bytes
+      }
+    },
+    {
+      name: 'rejects a certificate by a garden key',
+      action: 'reject',
+      code: 'ERR_UNKNOWN_SIGNER',
+      bytes: s => {
+        const garden = s.fleet.members[0].key
+        return signRecord('certificate', { ...s.fleet.members[1].certificate.body, author: garden.id, seq: 1, prev: null }, [garden]).bytes
+      }
+    },
+    { name: 'ignores an expired intent', action: 'ignore', code: 'ERR_EXPIRED', bytes: s => signIntent(s.fleet, { issuedAt: iso(Date.now() - 2 * DAY_MS), expiresAt: iso(Date.now() - DAY_MS) }).bytes },
+    { name: 'ignores a record from the future', action: 'ignore', code: 'ERR_FROM_FUTURE', bytes: s => signIntent(s.fleet, { issuedAt: iso(Date.now() + DAY_MS), expiresAt: iso(Date.now() + 2 * DAY_MS) }).bytes },
+    {
+      name: 'ignores a report of an unknown garden',
+      action: 'ignore',
+      code: 'ERR_NO_CERTIFICATE',
+      bytes: s => {
+        const stranger = generateKey()
+        return signRecord('report', { ...reportBy(s.fleet, 0, 1, null).body, author: stranger.id }, [stranger]).bytes
+      }
+    },
+    { name: 'ignores a stale root', action: 'ignore', code: 'ERR_ROOT_STALE', bytes: s => signRecord('root', { ...s.fleet.root.body, expiresAt: iso(Date.now() + 2 * DAY_MS) }, [s.fleet.admin]).bytes },
+    {
+      name: 'ignores a root that skips a version',
+      action: 'ignore',
+      code: 'ERR_ROOT_GAP',
+      bytes: s => signRecord('root', { ...s.fleet.root.body, version: 3, prev: s.fleet.root.id }, [s.fleet.admin]).bytes
+    },
+    {
+      name: 'rejects a root not signed by the old keys',
+      action: 'reject',
+      code: 'ERR_ROOT_THRESHOLD',
+      bytes: s => {
+        const usurper = generateKey()
+        const body = { ...s.fleet.root.body, version: 2, prev: s.fleet.root.id, admins: [{ name: 'usurper', key: usurper.id, scopes: [{ name: 'root' as const }] }] }
+        return signRecord('root', body, [usurper]).bytes
+      }
+    }
+  ]
+
+  for (const testCase of cases) {
+    it(testCase.name, async () => {
+      const bytes = await testCase.bytes(s)
+      const outcome = await s.ingest(bytes, testCase.meta ?? GOSSIP)
+      assert.equal(outcome.code, testCase.code, outcome.reason)
+      assert.equal(outcome.action, testCase.action)
+      const stored = outcome.record != null && await s.store.has(outcome.record.id)
+      assert.equal(stored, testCase.action === 'accept')
+    })
+  }
+
+  it('ignores a replayed record', async () => {
+    const intent = signIntent(s.fleet)
+    await s.ingest(intent.bytes, GOSSIP)
+    const outcome = await s.ingest(intent.bytes, GOSSIP)
+    assert.equal(outcome.action, 'ignore')
+    assert.equal(outcome.code, 'ERR_KNOWN')
+  })
+
+  it('accepts the next root version', async () => {
+    const body = { ...s.fleet.root.body, version: 2, prev: s.fleet.root.id }
+    const outcome = await s.ingest(signRecord('root', body, [s.fleet.admin]).bytes, GOSSIP)
+    assert.equal(outcome.action, 'accept')
+    assert.equal(s.trust.root.body.version, 2)
+  })
+
+  it('admits a peer with a new certificate', async () => {
+    const garden = generateKey()
+    const joined = s.fleet.enroll('garden-new', { key: garden })
+    await s.ingest(joined.certificate.bytes, GOSSIP)
+    assert.equal(s.trust.isMember(garden.id), true)
+  })
+
+  it('revokes a member', async () => {
+    const peer = s.fleet.members[0].key.id
+    const revocation = signRecord('revocation', {
+      fleet: s.fleet.fleet,
+      author: s.fleet.admin.id,
+      seq: s.fleet.adminFeed.seq + 1,
+      prev: s.fleet.adminFeed.prev,
+      issuedAt: iso(Date.now()),
+      peer,
+      reason: 'laptop stolen'
+    }, [s.fleet.admin])
+    const outcome = await s.ingest(revocation.bytes, GOSSIP)
+    assert.equal(outcome.action, 'accept')
+    assert.equal(s.trust.status(peer).member, false)
+  })
+
+  it('ignores a fork and reports it', async () => {
+    const first = reportBy(s.fleet, 0, 1, null)
+    const second = reportBy(s.fleet, 0, 1, null, Date.now() - 1000)
+    await s.ingest(first.bytes, GOSSIP)
+    const outcome = await s.ingest(second.bytes, GOSSIP)
+    assert.equal(outcome.action, 'ignore')
+    assert.equal(outcome.code, 'ERR_FORK')
+    assert.deepEqual(s.forks, [second.id])
+  })
+
+  it('ignores a refused author', async () => {
+    await s.ingest(reportBy(s.fleet, 0, 1, null).bytes, GOSSIP)
+    await s.ingest(reportBy(s.fleet, 0, 1, null, Date.now() - 1000).bytes, GOSSIP)
+    const outcome = await s.ingest(reportBy(s.fleet, 0, 2, null).bytes, GOSSIP)
+    assert.equal(outcome.action, 'ignore')
+    assert.equal(outcome.code, 'ERR_AUTHOR_REFUSED')
+  })
+
+  it('maps its own failure to ignore', async () => {
+    s.store.has = async () => { throw new Error('disk on fire') }
+    const outcome = await s.ingest(signIntent(s.fleet).bytes, GOSSIP)
+    assert.equal(outcome.action, 'ignore')
+    assert.equal(outcome.code, 'ERR_INTERNAL')
+  })
+})

@@ -1,0 +1,154 @@
+import assert from 'node:assert/strict'
+import { signRecord } from '../../../src/records/index.ts'
+import type { SignedRecord } from '../../../src/records/index.ts'
+import type { IntentEvent } from '../../../src/network/index.ts'
+import { createTestFleet, iso } from '../../utils/fleet.ts'
+import type { TestFleet, TestMember } from '../../utils/fleet.ts'
+import { NodeSet, gossipReady, signIntent, waitForEvent, waitUntil } from './helpers.ts'
+import type { RunningNode } from './helpers.ts'
+
+function report (member: TestMember, fleet: TestFleet, seq = 1, prev: string | null = null): SignedRecord<'report'> {
+  return signRecord('report', {
+    fleet: fleet.fleet,
+    author: member.key.id,
+    seq,
+    prev,
+    issuedAt: iso(Date.now()),
+    agentVersion: '0.1.0',
+    addresses: [],
+    subscriptions: [],
+    profiles: []
+  }, [member.key])
+}
+
+async function allStore (nodes: RunningNode[], id: string, timeoutMs = 15_000): Promise<void> {
+  await waitUntil(async () => (await Promise.all(nodes.map(async ({ store }) => await store.has(id)))).every(Boolean), timeoutMs, `${id} on every node`)
+}
+
+async function connected (a: RunningNode, b: RunningNode): Promise<void> {
+  await waitUntil(() => a.node.connectedMembers().includes(b.member.key.id), 10_000, 'member connection')
+}
+
+describe('replication', function () {
+  this.timeout(30_000)
+  const nodes = new NodeSet()
+  afterEach(async () => { await nodes.stopAll() })
+
+  it('delivers a record to all of ten nodes', async () => {
+    const fleet = createTestFleet({ members: 10 })
+    const first = await nodes.start(fleet, fleet.members[0])
+    const rest = await Promise.all(fleet.members.slice(1).map(async member =>
+      await nodes.start(fleet, member, { bootstrap: first.node.getMultiaddrs() })))
+    const all = [first, ...rest]
+    await Promise.all(rest.map(async node => { await connected(node, first) }))
+    await gossipReady(rest[4], [first])
+    const intent = signIntent(fleet)
+    const arrivals = all.filter(node => node !== rest[4]).map(async node =>
+      await waitForEvent<IntentEvent>(node.node, 'intent', event => event.record.id === intent.id, 15_000))
+    await rest[4].node.publish(intent)
+    await Promise.all(arrivals)
+    await allStore(all, intent.id)
+  })
+
+  it('catches up a restarted node by sync', async () => {
+    const fleet = createTestFleet({ members: 3 })
+    const a = await nodes.start(fleet, fleet.members[0])
+    const b = await nodes.start(fleet, fleet.members[1], { bootstrap: a.node.getMultiaddrs() })
+    const c = await nodes.start(fleet, fleet.members[2], { bootstrap: a.node.getMultiaddrs() })
+    await connected(c, a)
+    await c.node.stop()
+    const intents = [signIntent(fleet), signIntent(fleet), signIntent(fleet)]
+    for (const intent of intents) {
+      await b.node.publish(intent)
+    }
+    await allStore([a, b], intents[2].id)
+    const triggers = new Map<string, string>()
+    c.node.on('intent', event => { triggers.set(event.record.id, event.trigger) })
+    await c.node.start()
+    await allStore([c], intents[2].id)
+    assert.deepEqual(intents.map(intent => triggers.get(intent.id)), ['poll_on_connect', 'poll_on_connect', 'poll_on_connect'])
+    const meta = await c.store.getMeta(intents[0].id)
+    assert.equal(meta?.via, 'sync')
+  })
+
+  it('delivers from an admin that published alone', async () => {
+    const fleet = createTestFleet({ members: 2 })
+    const laptop = fleet.enroll('laptop', { roles: ['admin'] })
+    const admin = await nodes.start(fleet, laptop, { certificates: fleet.members.map(m => m.certificate).concat(laptop.certificate) })
+    const intent = signIntent(fleet)
+    const published = await admin.node.publish(intent)
+    assert.equal(published.recipients, 0)
+    const g1 = await nodes.start(fleet, fleet.members[0])
+    const firstArrival = waitForEvent<IntentEvent>(g1.node, 'intent', event => event.record.id === intent.id)
+    await admin.node.dial(g1.node.getMultiaddrs()[0])
+    assert.equal((await firstArrival).trigger, 'poll_on_connect')
+    await admin.node.stop()
+    const g2 = await nodes.start(fleet, fleet.members[1], { bootstrap: g1.node.getMultiaddrs() })
+    await allStore([g2], intent.id)
+  })
+
+  it('converges two halves after a partition', async () => {
+    const fleet = createTestFleet({ members: 6 })
+    const left = [await nodes.start(fleet, fleet.members[0])]
+    const right = [await nodes.start(fleet, fleet.members[3])]
+    for (const i of [1, 2]) {
+      left.push(await nodes.start(fleet, fleet.members[i], { bootstrap: left[0].node.getMultiaddrs() }))
+      right.push(await nodes.start(fleet, fleet.members[i + 3], { bootstrap: right[0].node.getMultiaddrs() }))
+    }
+    await Promise.all([...left.slice(1).map(async n => { await connected(n, left[0]) }), ...right.slice(1).map(async n => { await connected(n, right[0]) })])
+    await gossipReady(left[1], [left[0]])
+    await gossipReady(right[1], [right[0]])
+    const intent = signIntent(fleet)
+    const status = report(fleet.members[4], fleet)
+    await left[1].node.publish(intent)
+    await right[1].node.publish(status)
+    await allStore(left, intent.id)
+    await allStore(right, status.id)
+    assert.equal(await right[0].store.has(intent.id), false)
+    await left[2].node.dial(right[2].node.getMultiaddrs()[0])
+    await allStore([...left, ...right], intent.id)
+    await allStore([...left, ...right], status.id)
+  })
+
+  it('stops forwarding a forged record', async () => {
+    const fleet = createTestFleet({ members: 3 })
+    const a = await nodes.start(fleet, fleet.members[0])
+    const b = await nodes.start(fleet, fleet.members[1], { bootstrap: a.node.getMultiaddrs() })
+    const c = await nodes.start(fleet, fleet.members[2], { bootstrap: a.node.getMultiaddrs() })
+    await connected(b, a)
+    await connected(c, a)
+    await gossipReady(a, [b, c])
+    const forged = JSON.parse(new TextDecoder().decode(signIntent(fleet).bytes))
+    forged.body.targets = ['tag:evil']
+    const forgedBytes = new TextEncoder().encode(JSON.stringify(forged))
+    await (a.node.libp2p as any).services.pubsub.publish(a.node.protocols.topics.control, forgedBytes)
+    const valid = signIntent(fleet)
+    await a.node.publish(valid)
+    await allStore([b, c], valid.id)
+    const forgedId = (await b.node.ingest(forgedBytes, { via: 'bundle' })).record?.id ?? ''
+    assert.equal(await b.store.has(forgedId), false)
+    assert.equal(await c.store.has(forgedId), false)
+  })
+
+  it('raises an alert on a fork', async () => {
+    const fleet = createTestFleet({ members: 3 })
+    const certificates = fleet.members.map(member => member.certificate)
+    const a = await nodes.start(fleet, fleet.members[0], { certificates })
+    const b = await nodes.start(fleet, fleet.members[1], { certificates, bootstrap: a.node.getMultiaddrs() })
+    await connected(b, a)
+    await gossipReady(a, [b])
+    await gossipReady(b, [a])
+    const author = fleet.members[2]
+    const first = report(author, fleet)
+    const second = signRecord('report', { ...first.body, agentVersion: '0.2.0' }, [author.key])
+    await a.node.publish(first)
+    await allStore([b], first.id)
+    const alert = waitForEvent<SignedRecord<'alert'>>(b.node, 'alert')
+    const outcome = await b.node.ingest(second.bytes, { via: 'bundle' })
+    assert.equal(outcome.code, 'ERR_FORK')
+    const raised = await alert
+    assert.equal(raised.body.subject, author.key.id)
+    assert.deepEqual([...raised.body.records].sort(), [first.id, second.id].sort())
+    await allStore([a], raised.id)
+  })
+})
