@@ -9,16 +9,16 @@ export interface StageProgress {
   bytesReceived: number
   /** Sum of the NAR sizes of the manifest paths that were missing when staging began. */
   bytesExpected: number
-  /** Where the bytes come from, e.g. a peer id or a cache URL. */
+  /** Origin of the bytes, e.g. a peer id or a cache URL. */
   source: string
 }
 
-/** How a release became valid in the local store. */
+/** Source from which a release became valid in the local store. */
 export interface StageOutcome {
   source: 'present' | 'peer' | 'cache'
   /** Peer id that served the closure, for `source: 'peer'`. */
   peer?: string
-  /** Bytes transferred; 0 when every path was already present. */
+  /** Bytes transferred, 0 when every path was already present. */
   bytes: number
 }
 
