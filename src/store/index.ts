@@ -282,7 +282,7 @@ export class RecordStore extends EventEmitter<RecordStoreEvents> {
   }
 
   /**
-   * Deployments, most recently updated first, of one garden, one intent,
+   * Deployments, most recently started first, of one garden, one intent,
    * both, or all. Without `limit` every match is returned.
    */
   async deployments (query: DeploymentQuery = {}): Promise<DeploymentSummary[]> {

@@ -73,6 +73,8 @@ function stageFork (staging: Staging, tables: Tables, record: SignedRecord, meta
 export async function prefetchGroup (staging: Staging, tables: Tables, records: SignedRecord[]): Promise<void> {
   const feedKeys: string[] = []
   const deployments: string[] = []
+  const intents: string[] = []
+  const intentGardens: string[] = []
   for (const record of records) {
     const feed = tables.feeds.memory?.get(record.author) ?? EMPTY_FEED
     feedKeys.push(feedKey(record.author, record.seq))
@@ -83,12 +85,17 @@ export async function prefetchGroup (staging: Staging, tables: Tables, records: 
       feedKeys.push(feedKey(record.author, record.seq + 1))
     }
     if (record.type === 'event') {
-      deployments.push((record as SignedRecord<'event'>).body.deployment)
+      const { body } = record as SignedRecord<'event'>
+      deployments.push(body.deployment)
+      intents.push(body.intent)
+      intentGardens.push(joinKey(body.intent, record.author))
     }
   }
   await Promise.all([
     staging.prefetch(tables.records, records.map(record => record.id)),
     staging.prefetch(tables.feed, feedKeys),
-    staging.prefetch(tables.deployments, deployments)
+    staging.prefetch(tables.deployments, deployments),
+    staging.prefetch(tables.intents, intents),
+    staging.prefetch(tables.intentGardens, intentGardens)
   ])
 }

@@ -1,16 +1,12 @@
 import type { Logger } from '../logger.ts'
 import type { RawValue, Table } from './tables.ts'
 
-interface Write {
-  table: Table<any>
-  key: string
-  /** `undefined` deletes the key. */
-  value: unknown
-}
-
 export type BatchOperation =
   | { type: 'put', sublevel: Table<any>['sublevel'], key: string, value: RawValue }
   | { type: 'del', sublevel: Table<any>['sublevel'], key: string }
+
+/** Values by key per table; `undefined` marks a deleted key or a key read as missing. */
+type Slots = Map<Table<any>, Map<string, unknown>>
 
 /**
  * Pending writes of one batch, read through: a read sees the writes staged
@@ -22,8 +18,9 @@ export type BatchOperation =
 export class Staging {
   readonly #parent: Staging | undefined
   readonly #log: Logger
-  readonly #writes = new Map<string, Write>()
-  readonly #reads = new Map<string, unknown>()
+  readonly #writes: Slots = new Map()
+  readonly #reads: Slots = new Map()
+  #size = 0
 
   constructor (log: Logger, parent?: Staging) {
     this.#log = log
@@ -35,9 +32,9 @@ export class Staging {
   }
 
   async get<V> (table: Table<V>, key: string): Promise<V | undefined> {
-    const write = this.#writes.get(slotOf(table, key))
-    if (write != null) {
-      return write.value as V | undefined
+    const writes = this.#writes.get(table)
+    if (writes?.has(key) === true) {
+      return writes.get(key) as V | undefined
     }
     if (this.#parent != null) {
       return await this.#parent.get(table, key)
@@ -46,11 +43,11 @@ export class Staging {
   }
 
   put<V> (table: Table<V>, key: string, value: V): void {
-    this.#writes.set(slotOf(table, key), { table, key, value })
+    this.#set(table, key, value)
   }
 
   del (table: Table<any>, key: string): void {
-    this.#writes.set(slotOf(table, key), { table, key, value: undefined })
+    this.#set(table, key, undefined)
   }
 
   /** Reads many keys of a table in one call, so that later `get`s are served from memory. */
@@ -62,13 +59,14 @@ export class Staging {
     if (table.memory != null) {
       return
     }
-    const wanted = [...new Set(keys)].filter(key => !this.#reads.has(slotOf(table, key)))
+    const reads = slotsOf(this.#reads, table)
+    const wanted = [...new Set(keys)].filter(key => !reads.has(key))
     if (wanted.length === 0) {
       return
     }
     const raws = await table.sublevel.getMany(wanted)
     wanted.forEach((key, index) => {
-      this.#reads.set(slotOf(table, key), this.#decode(table, key, raws[index]))
+      reads.set(key, this.#decode(table, key, raws[index]))
     })
   }
 
@@ -77,55 +75,73 @@ export class Staging {
     if (this.#parent == null) {
       throw new Error('only a child staging can be committed into its parent')
     }
-    for (const [slot, write] of this.#writes) {
-      this.#parent.#writes.set(slot, write)
+    for (const [table, writes] of this.#writes) {
+      for (const [key, value] of writes) {
+        this.#parent.#set(table, key, value)
+      }
     }
     this.#writes.clear()
+    this.#size = 0
   }
 
+  /** Number of distinct keys written. */
   get size (): number {
-    return this.#writes.size
+    return this.#size
   }
 
   operations (): BatchOperation[] {
-    return [...this.#writes.values()].map(({ table, key, value }) => value === undefined
-      ? { type: 'del', sublevel: table.sublevel, key }
-      : { type: 'put', sublevel: table.sublevel, key, value: table.encode(value) })
+    const operations: BatchOperation[] = []
+    for (const [table, writes] of this.#writes) {
+      for (const [key, value] of writes) {
+        operations.push(value === undefined
+          ? { type: 'del', sublevel: table.sublevel, key }
+          : { type: 'put', sublevel: table.sublevel, key, value: table.encode(value) })
+      }
+    }
+    return operations
   }
 
   /** Applies the writes to the in-memory tables; call once the batch is durable. */
   applyToMemory (): void {
-    for (const { table, key, value } of this.#writes.values()) {
+    for (const [table, writes] of this.#writes) {
       if (table.memory == null) {
         continue
       }
-      if (value === undefined) {
-        table.memory.delete(key)
-      } else {
-        table.memory.set(key, value)
+      for (const [key, value] of writes) {
+        if (value === undefined) {
+          table.memory.delete(key)
+        } else {
+          table.memory.set(key, value)
+        }
       }
     }
   }
 
   /** Writes to one table, for caches kept beside the in-memory tables. */
   * writesTo<V> (table: Table<V>): Iterable<{ key: string, value: V | undefined }> {
-    for (const write of this.#writes.values()) {
-      if (write.table === table) {
-        yield { key: write.key, value: write.value as V | undefined }
-      }
+    for (const [key, value] of this.#writes.get(table) ?? []) {
+      yield { key, value: value as V | undefined }
     }
+  }
+
+  #set (table: Table<any>, key: string, value: unknown): void {
+    const writes = slotsOf(this.#writes, table)
+    if (!writes.has(key)) {
+      this.#size += 1
+    }
+    writes.set(key, value)
   }
 
   async #read<V> (table: Table<V>, key: string): Promise<V | undefined> {
     if (table.memory != null) {
       return table.memory.get(key)
     }
-    const slot = slotOf(table, key)
-    if (this.#reads.has(slot)) {
-      return this.#reads.get(slot) as V | undefined
+    const reads = slotsOf(this.#reads, table)
+    if (reads.has(key)) {
+      return reads.get(key) as V | undefined
     }
     const value = this.#decode(table, key, await table.sublevel.get(key))
-    this.#reads.set(slot, value)
+    reads.set(key, value)
     return value
   }
 
@@ -134,8 +150,13 @@ export class Staging {
   }
 }
 
-function slotOf (table: Table<any>, key: string): string {
-  return `${table.name}\u0000${key}`
+function slotsOf (slots: Slots, table: Table<any>): Map<string, unknown> {
+  let forTable = slots.get(table)
+  if (forTable == null) {
+    forTable = new Map()
+    slots.set(table, forTable)
+  }
+  return forTable
 }
 
 /** Decodes a stored value; a corrupt one is logged and read as missing, so it cannot stop the node. */

@@ -47,11 +47,11 @@ export interface Tables {
   byDeployment: Table<string>
   gardens: Table<GardenState>
   deployments: Table<DeploymentState>
-  /** `garden!updatedAt!deployment` -> ''. */
+  /** `garden!startedAt!deployment` -> ''. */
   deploymentsByGarden: Table<string>
-  /** `intent!updatedAt!deployment` -> ''. */
+  /** `intent!startedAt!deployment` -> ''. */
   deploymentsByIntent: Table<string>
-  /** `updatedAt!deployment` -> ''. */
+  /** `startedAt!deployment` -> ''. */
   deploymentsByTime: Table<string>
   intents: Table<IntentState>
   /** `intent!garden` -> per-seed results of that garden. */

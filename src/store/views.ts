@@ -62,15 +62,18 @@ async function applyEvent (staging: Staging, tables: Tables, record: SignedRecor
   }
 }
 
-/** Keeps the deployment lists ordered by `updatedAt`: the old keys go when it changes. */
+/**
+ * Keeps the deployment lists ordered by `startedAt`, which changes only when
+ * an event older than all others arrives late: the old keys go then.
+ */
 function moveDeploymentKeys (staging: Staging, tables: Tables, before: DeploymentState | undefined, after: DeploymentState): void {
-  if (before?.updatedAt === after.updatedAt) {
+  if (before?.startedAt === after.startedAt) {
     return
   }
   const keysOf = (state: DeploymentState): Array<[typeof tables.deploymentsByTime, string]> => [
-    [tables.deploymentsByGarden, joinKey(state.garden, state.updatedAt, state.id)],
-    [tables.deploymentsByIntent, joinKey(state.intent, state.updatedAt, state.id)],
-    [tables.deploymentsByTime, joinKey(state.updatedAt, state.id)]
+    [tables.deploymentsByGarden, joinKey(state.garden, state.startedAt, state.id)],
+    [tables.deploymentsByIntent, joinKey(state.intent, state.startedAt, state.id)],
+    [tables.deploymentsByTime, joinKey(state.startedAt, state.id)]
   ]
   if (before != null) {
     for (const [table, key] of keysOf(before)) {

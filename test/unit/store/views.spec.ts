@@ -46,7 +46,7 @@ function fleetHistory (): { arrivals: Arrival[], admin: FeedSigner, gardens: Fee
   event(a, { intent: first.id, seed: 'web', kind: 'result', result: 'success', offsetMs: 13_000 })
   add(a.sign('report', reportBody(15_000, '1.1.0', ['/ip4/127.0.0.1/tcp/2'])))
   event(a, { intent: second.id, seed: 'web', kind: 'received', trigger: 'poll_on_connect', offsetMs: 21_000 })
-  event(a, { intent: second.id, seed: 'db', kind: 'received', trigger: 'poll_on_connect', offsetMs: 21_000 })
+  event(a, { intent: second.id, seed: 'db', kind: 'received', trigger: 'poll_on_connect', offsetMs: 21_500 })
   event(a, { intent: second.id, seed: 'web', kind: 'result', result: 'success', offsetMs: 22_000 })
   event(a, { intent: second.id, seed: 'db', kind: 'result', result: 'failure', offsetMs: 23_000 })
 
@@ -187,7 +187,7 @@ describe('RecordStore views', () => {
       assert.equal(summary?.lastEvent, 'retry')
     })
 
-    it('lists deployments of a garden, newest first', async () => {
+    it('lists deployments of a garden, latest start first', async () => {
       const ids = (await store.deployments({ garden: history.gardens[0].key.id })).map(summary => summary.seed)
 
       assert.deepEqual(ids, ['db', 'web', 'web'])
