@@ -14,7 +14,7 @@ import { Staging, decodeOrSkip } from './staging.ts'
 import { isListedGarden, toDeploymentSummary, toGardenSummary, toIntentSummary } from './summaries.ts'
 import type { DeploymentSummary, GardenSummary, IntentSummary } from './summaries.ts'
 import { openTables } from './tables.ts'
-import type { Database, Table, Tables } from './tables.ts'
+import type { Database, LocalSublevel, Table, Tables } from './tables.ts'
 import { Writer } from './writer.ts'
 import type { CommittedPut } from './writer.ts'
 import type {
@@ -25,6 +25,7 @@ export * from './errors.ts'
 export type * from './types.ts'
 export type { DeploymentRef, DeploymentSummary, GardenRole, GardenSummary, IntentSummary, Trigger } from './summaries.ts'
 export type { FeedState } from './feed.ts'
+export type { LocalSublevel } from './tables.ts'
 export { GROUP_MAX_RECORDS } from './writer.ts'
 export { COMPACTION_BATCH_RECORDS } from './compaction.ts'
 
@@ -225,6 +226,22 @@ export class RecordStore extends EventEmitter<RecordStoreEvents> {
       throw new StoreAppendError('a root is signed by a threshold of admins; sign it with signRecord and store it with put')
     }
     return await this.#inAppendQueue(key.id, async () => await this.#appendNow(type, body, key))
+  }
+
+  /**
+   * Opens a sublevel for this node's own state that is not a record, such as
+   * the garden's deployment jobs, with JSON values. It lives in the same
+   * LevelDB as the records, under the prefix `local-<name>` so that it never
+   * collides with the store's tables. Writes through it are not part of any
+   * record batch: pass `{ sync: true }` for a write that must be durable
+   * when it resolves.
+   */
+  sublevel<V> (name: string): LocalSublevel<V> {
+    this.#assertOpen()
+    if (!/^[a-z][a-z0-9-]{0,39}$/.test(name)) {
+      throw new TypeError(`invalid sublevel name "${name}": use 1 to 40 lowercase letters, digits or "-"`)
+    }
+    return this.#db.sublevel<string, V>(`local-${name}`, { valueEncoding: 'json' })
   }
 
   /** True when a fork of `author` was detected; its records are refused from then on. */

@@ -7,6 +7,8 @@ import type { StoredMeta } from './types.ts'
 export type RawValue = string | Uint8Array
 export type Database = Level<string, string>
 export type Sublevel = AbstractSublevel<Database, string | Buffer | Uint8Array, string, RawValue>
+/** A sublevel of a node's own state with JSON values, from `RecordStore.sublevel`. */
+export type LocalSublevel<V> = AbstractSublevel<Database, string | Buffer | Uint8Array, string, V>
 
 /** A sublevel with the codec of its values. */
 export interface Table<V> {
