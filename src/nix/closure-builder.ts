@@ -2,7 +2,7 @@ import { chmod, copyFile, mkdir, stat, symlink, writeFile } from 'node:fs/promis
 import { join } from 'node:path'
 import { InvalidPathSpecError } from './errors.ts'
 import { isStorePath, storePathNameProblem } from './store-path.ts'
-import type { PathSpec, StoreBackend } from './types.ts'
+import type { EntrySpec, PathSpec, StoreBackend } from './types.ts'
 
 /**
  * Builds store paths from declared entries, offline, on either backend:
@@ -67,7 +67,7 @@ export async function planPath (spec: PathSpec): Promise<PathPlan> {
   const references = [...new Set(spec.references ?? [])].sort()
   const invalid = references.find(reference => !isStorePath(reference))
   if (invalid !== undefined) {
-    throw new InvalidPathSpecError(`spec ${spec.name} lists ${JSON.stringify(invalid)}, which is not a store path, as a reference`)
+    throw new InvalidPathSpecError(`reference ${JSON.stringify(invalid)} of spec ${spec.name} is not a store path`)
   }
   const entries: PlannedEntry[] = []
   for (const path of paths) {
@@ -120,7 +120,8 @@ export function nixBuildInput (plan: PathPlan): string {
     }
     script.push(`chmod ${entry.executable ? '0555' : '0444'} ${target}`)
   })
-  return JSON.stringify({ name: plan.name, references: plan.references, texts, links, files, script: script.join('\n') })
+  const input = { name: plan.name, references: plan.references, texts, links, files, script: script.join('\n') }
+  return JSON.stringify(input)
 }
 
 async function planEntry (spec: PathSpec, path: string): Promise<PlannedEntry> {
@@ -132,7 +133,8 @@ async function planEntry (spec: PathSpec, path: string): Promise<PlannedEntry> {
     return { path, executable: false, symlink: entry.symlink }
   }
   if ('file' in entry) {
-    return { path, executable: entry.executable ?? await isExecutableFile(spec.name, path, entry.file), file: entry.file }
+    const executable = entry.executable ?? await isExecutableFile(spec.name, path, entry.file)
+    return { path, executable, file: entry.file }
   }
   if (typeof entry.text !== 'string' || entry.text.includes('\0')) {
     throw new InvalidPathSpecError(`text of ${path} in spec ${spec.name} must be a string without NUL bytes`)
@@ -142,7 +144,9 @@ async function planEntry (spec: PathSpec, path: string): Promise<PlannedEntry> {
 
 async function isExecutableFile (specName: string, path: string, file: string): Promise<boolean> {
   if (!file.startsWith('/')) {
-    throw new InvalidPathSpecError(`source of ${path} in spec ${specName} must be an absolute path, not ${JSON.stringify(file)}`)
+    throw new InvalidPathSpecError(
+      `source of ${path} in spec ${specName} must be an absolute path, not ${JSON.stringify(file)}`
+    )
   }
   const info = await stat(file).catch(() => null)
   if (info === null || !info.isFile()) {
@@ -214,11 +218,11 @@ export async function buildSystemClosure (store: StoreBackend, init: SystemClosu
   const services = init.services ?? []
   const linux = await store.buildPath({
     name: `linux-${kernelVersion}`,
-    entries: { bzImage: init.kernelFile === undefined ? { text: `demo kernel ${kernelVersion}\n` } : { file: init.kernelFile } }
+    entries: { bzImage: fileOrText(init.kernelFile, `demo kernel ${kernelVersion}\n`) }
   })
   const initrdPath = await store.buildPath({
     name: `initrd-${init.hostName}-${init.version}`,
-    entries: { initrd: init.initrdFile === undefined ? { text: `demo initrd for ${init.hostName} ${init.version}\n` } : { file: init.initrdFile } }
+    entries: { initrd: fileOrText(init.initrdFile, `demo initrd for ${init.hostName} ${init.version}\n`) }
   })
   const kernel = `${linux}/bzImage`
   const initrd = `${initrdPath}/initrd`
@@ -268,6 +272,10 @@ export async function buildServiceClosure (store: StoreBackend, init: ServiceClo
     }
   })
   return { path, config }
+}
+
+function fileOrText (file: string | undefined, text: string): EntrySpec {
+  return file === undefined ? { text } : { file }
 }
 
 function activateScript (hostName: string, version: string, services: string[]): string {

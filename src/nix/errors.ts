@@ -12,7 +12,10 @@ export class PathNotValidError extends SowerError {
   readonly path: string
 
   constructor (path: string, storeRoot: string) {
-    super(`store path ${path} is not valid in the store at ${storeRoot}: import or build it first`, 'ERR_PATH_NOT_VALID')
+    super(
+      `store path ${path} is not valid in the store at ${storeRoot}: import or build it first`,
+      'ERR_PATH_NOT_VALID'
+    )
     this.path = path
   }
 }
@@ -31,6 +34,15 @@ export class InvalidPathSpecError extends SowerError {
   }
 }
 
+export interface NixCommandErrorInit {
+  command: string
+  exitCode: number | null
+  signal: string | null
+  stderrTail: string
+  /** Replaces the default reason, which describes the exit code or signal. */
+  reason?: string
+}
+
 /** A Nix command that failed. `stderrTail` contains the end of its stderr. */
 export class NixCommandError extends SowerError {
   readonly command: string
@@ -38,7 +50,7 @@ export class NixCommandError extends SowerError {
   readonly signal: string | null
   readonly stderrTail: string
 
-  constructor (init: { command: string, exitCode: number | null, signal: string | null, stderrTail: string, reason?: string }, code = 'ERR_NIX_COMMAND_FAILED', options?: ErrorOptions) {
+  constructor (init: NixCommandErrorInit, code = 'ERR_NIX_COMMAND_FAILED', options?: ErrorOptions) {
     const reason = init.reason ?? describeExit(init.exitCode, init.signal)
     const detail = failureLine(init.stderrTail)
     super(`${init.command} ${reason}${detail === '' ? '' : `: ${detail}`}`, code, options)
@@ -46,6 +58,13 @@ export class NixCommandError extends SowerError {
     this.exitCode = init.exitCode
     this.signal = init.signal
     this.stderrTail = init.stderrTail
+  }
+}
+
+/** A Nix command that exited with status 0 but printed output that cannot be read. */
+export class NixOutputError extends NixCommandError {
+  constructor (command: string, problem: string, output = '') {
+    super({ command, exitCode: 0, signal: null, stderrTail: output, reason: problem }, 'ERR_NIX_OUTPUT')
   }
 }
 
@@ -64,6 +83,14 @@ export class NixCommandTimeoutError extends NixCommandError {
   }
 }
 
+interface NarMismatch {
+  path: string
+  expectedHash: string
+  actualHash: string
+  expectedSize: number
+  actualSize: number
+}
+
 /** A received NAR whose hash or size differs from the manifest entry of its path. */
 export class NarHashMismatchError extends SowerError {
   readonly path: string
@@ -72,7 +99,7 @@ export class NarHashMismatchError extends SowerError {
   readonly expectedSize: number
   readonly actualSize: number
 
-  constructor (init: { path: string, expectedHash: string, actualHash: string, expectedSize: number, actualSize: number }) {
+  constructor (init: NarMismatch) {
     super(
       `NAR of ${init.path} does not match the manifest: expected ${init.expectedHash} ` +
       `(${init.expectedSize} bytes), received ${init.actualHash} (${init.actualSize} bytes)`,

@@ -5,7 +5,7 @@ import { MalformedExportError, StreamTooLargeError } from './errors.ts'
 import { formatNarHash } from './hash.ts'
 import { MANIFEST_MAX_ENTRIES } from './manifest.ts'
 import { parseNar } from './nar.ts'
-import type { NarSink } from './nar.ts'
+import type { NarDigest, NarSink } from './nar.ts'
 import { isStorePath } from './store-path.ts'
 import { encodeNumber, encodeString, readNumber, readString, WireFormatError } from './wire.ts'
 
@@ -95,7 +95,7 @@ async function readEntryFlag (reader: ByteReader): Promise<boolean> {
   return flag === 1
 }
 
-async function readNar (reader: ByteReader, sink: NarSink, narMaxBytes: number): Promise<{ narHash: string, narSize: number }> {
+async function readNar (reader: ByteReader, sink: NarSink, narMaxBytes: number): Promise<NarDigest> {
   const start = reader.position
   const outerLimit = reader.limit
   const hash = createHash('sha256')
@@ -106,7 +106,10 @@ async function readNar (reader: ByteReader, sink: NarSink, narMaxBytes: number):
     await parseNar(reader, sink)
   } catch (error) {
     if (error instanceof StreamTooLargeError && reader.limit === narLimit) {
-      throw new StreamTooLargeError(`a NAR in the export stream is larger than every NAR in the manifest (at most ${narMaxBytes} bytes)`, narMaxBytes)
+      throw new StreamTooLargeError(
+        `a NAR in the export stream is larger than every NAR in the manifest (at most ${narMaxBytes} bytes)`,
+        narMaxBytes
+      )
     }
     throw error
   } finally {

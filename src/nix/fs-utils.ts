@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto'
 import { chmod, lstat, readdir, rename, rm, writeFile } from 'node:fs/promises'
+import type { FileHandle } from 'node:fs/promises'
 import { join } from 'node:path'
 
 /**
@@ -22,6 +23,15 @@ export async function makeFoldersReadOnly (path: string): Promise<void> {
     await makeFoldersReadOnly(join(path, name))
   }
   await chmod(path, 0o555)
+}
+
+/** Writes all of `bytes` at the handle's position, repeating short writes. */
+export async function writeFully (handle: FileHandle, bytes: Uint8Array): Promise<void> {
+  let offset = 0
+  while (offset < bytes.length) {
+    const { bytesWritten } = await handle.write(bytes, offset, bytes.length - offset)
+    offset += bytesWritten
+  }
 }
 
 /** Writes a file through a temporary name and a rename, so readers see the old or the new content. */

@@ -86,7 +86,9 @@ export function parseNarHash (text: string): Uint8Array | null {
 export function normaliseNarHash (text: string): string {
   const digest = parseNarHash(text)
   if (digest === null) {
-    throw new InvalidManifestError(`invalid NAR hash "${text}": expected sha256:<base32>, sha256:<hex> or sha256-<base64>`)
+    throw new InvalidManifestError(
+      `invalid NAR hash "${text}": expected sha256:<base32>, sha256:<hex> or sha256-<base64>`
+    )
   }
   return formatNarHash(digest)
 }

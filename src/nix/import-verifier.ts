@@ -1,5 +1,7 @@
 import { ByteReader } from './byte-reader.ts'
-import { ClosureIncompleteError, MalformedExportError, NarHashMismatchError, PathNotInManifestError, ReferencesMismatchError } from './errors.ts'
+import {
+  ClosureIncompleteError, MalformedExportError, NarHashMismatchError, PathNotInManifestError, ReferencesMismatchError
+} from './errors.ts'
 import { readExport } from './export-format.ts'
 import type { ExportedPath } from './export-format.ts'
 import { indexManifest } from './manifest.ts'
@@ -80,7 +82,12 @@ export async function verifyExportStream (init: VerifyInit): Promise<VerifiedStr
   return { paths: received, bytesConsumed: reader.position, bytesReceived: progress.bytesReceived }
 }
 
-function checkAgainstManifest (exported: ExportedPath, entry: ManifestEntry | undefined, seen: Set<string>, alreadyValid: Set<string>): void {
+function checkAgainstManifest (
+  exported: ExportedPath,
+  entry: ManifestEntry | undefined,
+  seen: Set<string>,
+  alreadyValid: Set<string>
+): void {
   if (entry === undefined) {
     throw new PathNotInManifestError(exported.path)
   }

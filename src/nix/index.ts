@@ -30,13 +30,17 @@ export type { PathInfo, PlainStoreInit } from './plain-store.ts'
 export { buildServiceClosure, buildSystemClosure, NIX_BUILD_EXPRESSION } from './closure-builder.ts'
 export type { ServiceClosure, ServiceClosureInit, SystemClosure, SystemClosureInit } from './closure-builder.ts'
 export { needsReboot, readBootFiles } from './boot-files.ts'
-export { dumpNar, hashPath, parseNar, unpackNar, NAR_DEPTH_MAX, NAR_NAME_MAX_BYTES, NAR_SYMLINK_TARGET_MAX_BYTES } from './nar.ts'
+export {
+  dumpNar, hashPath, parseNar, unpackNar, NAR_DEPTH_MAX, NAR_NAME_MAX_BYTES, NAR_SYMLINK_TARGET_MAX_BYTES
+} from './nar.ts'
 export type { NarDigest, NarSink } from './nar.ts'
 export { encodeExport, readExport, EXPORT_MAGIC } from './export-format.ts'
 export type { ExportedPath, ExportItem } from './export-format.ts'
 export { indexManifest, sortByReferences, MANIFEST_MAX_ENTRIES } from './manifest.ts'
 export { formatNarHash, fromNixBase32, normaliseNarHash, parseNarHash, toNixBase32 } from './hash.ts'
-export { assertStorePath, hashPartOf, isStorePath, makeSourcePath, makeStorePath, nameOf, NIX_STORE_DIR } from './store-path.ts'
+export {
+  assertStorePath, hashPartOf, isStorePath, makeSourcePath, makeStorePath, nameOf, NIX_STORE_DIR
+} from './store-path.ts'
 export { removeTree } from './fs-utils.ts'
 export { READ_IDLE_TIMEOUT_MS } from './byte-reader.ts'
 export * from './errors.ts'

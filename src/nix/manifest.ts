@@ -16,7 +16,9 @@ export function indexManifest (manifest: Manifest): Map<string, ManifestEntry> {
     throw new InvalidManifestError('manifest is not an array of entries')
   }
   if (manifest.length > MANIFEST_MAX_ENTRIES) {
-    throw new InvalidManifestError(`manifest lists ${manifest.length} paths, more than the limit of ${MANIFEST_MAX_ENTRIES}`)
+    throw new InvalidManifestError(
+      `manifest lists ${manifest.length} paths, more than the limit of ${MANIFEST_MAX_ENTRIES}`
+    )
   }
   const entries = new Map<string, ManifestEntry>()
   for (const entry of manifest) {
@@ -29,7 +31,9 @@ export function indexManifest (manifest: Manifest): Map<string, ManifestEntry> {
   for (const entry of entries.values()) {
     const outside = entry.references.find(reference => !entries.has(reference))
     if (outside !== undefined) {
-      throw new InvalidManifestError(`manifest entry ${entry.path} refers to ${outside}, which the manifest does not list`)
+      throw new InvalidManifestError(
+        `manifest entry ${entry.path} refers to ${outside}, which the manifest does not list`
+      )
     }
   }
   return entries
@@ -40,7 +44,10 @@ export function indexManifest (manifest: Manifest): Map<string, ManifestEntry> {
  * breaking ties by path, so one closure always gives one order. References
  * outside `paths` and self-references are ignored.
  */
-export function sortByReferences (paths: Iterable<string>, referencesOf: (path: string) => readonly string[]): string[] {
+export function sortByReferences (
+  paths: Iterable<string>,
+  referencesOf: (path: string) => readonly string[]
+): string[] {
   const members = new Set([...paths].sort())
   const state = new Map<string, 'visiting' | 'done'>()
   const sorted: string[] = []
@@ -88,7 +95,9 @@ function normaliseEntry (entry: ManifestEntry): ManifestEntry {
   if (!Number.isSafeInteger(entry.narSize) || entry.narSize <= 0) {
     throw new InvalidManifestError(`manifest entry ${entry.path} has invalid NAR size ${JSON.stringify(entry.narSize)}`)
   }
-  if (!Array.isArray(entry.references) || entry.references.some(reference => typeof reference !== 'string' || !isStorePath(reference))) {
+  const referencesValid = Array.isArray(entry.references) &&
+    entry.references.every(reference => typeof reference === 'string' && isStorePath(reference))
+  if (!referencesValid) {
     throw new InvalidManifestError(`manifest entry ${entry.path} has invalid references`)
   }
   const references = [...new Set(entry.references)].sort()

@@ -3,6 +3,7 @@ import { lstat, mkdir, open, readdir, readlink, symlink } from 'node:fs/promises
 import { ByteReader, EndOfStreamError } from './byte-reader.ts'
 import type { ByteReaderInit } from './byte-reader.ts'
 import { MalformedNarError } from './errors.ts'
+import { writeFully } from './fs-utils.ts'
 import { formatNarHash } from './hash.ts'
 import { encodeNumber, encodeString, paddingFor, readBytes, readNumber, readPadding, WireFormatError } from './wire.ts'
 
@@ -70,7 +71,11 @@ export async function parseNar (reader: ByteReader, sink: NarSink): Promise<void
 }
 
 /** Unpacks a NAR into `destination`, which must not exist, and returns its hash and size. */
-export async function unpackNar (source: AsyncIterable<Uint8Array>, destination: string, init: ByteReaderInit & { maxBytes?: number } = {}): Promise<NarDigest> {
+export async function unpackNar (
+  source: AsyncIterable<Uint8Array>,
+  destination: string,
+  init: ByteReaderInit & { maxBytes?: number } = {}
+): Promise<NarDigest> {
   const reader = new ByteReader(source, init)
   reader.limit = init.maxBytes ?? Number.POSITIVE_INFINITY
   reader.limitLabel = 'NAR'
@@ -91,7 +96,7 @@ export function unpackSink (destination: string): NarSink {
       const handle = await open(resolve(path), 'wx', executable ? 0o555 : 0o444)
       try {
         for await (const chunk of contents) {
-          await handle.write(chunk)
+          await writeFully(handle, chunk)
         }
       } finally {
         await handle.close()
@@ -134,7 +139,9 @@ async function * dumpNode (path: Buffer): AsyncGenerator<Buffer> {
     }
     yield encodeString(')')
   } else {
-    throw new MalformedNarError(`cannot archive ${path.toString()}: a NAR holds only regular files, directories and symlinks`)
+    throw new MalformedNarError(
+      `cannot archive ${path.toString()}: a NAR contains only regular files, directories and symlinks`
+    )
   }
 }
 
@@ -233,7 +240,8 @@ function checkEntryName (name: Buffer, previous: Buffer | null): void {
     throw new MalformedNarError(`NAR contains the invalid file name ${JSON.stringify(text)}`)
   }
   if (previous !== null && Buffer.compare(previous, name) >= 0) {
-    throw new MalformedNarError(`NAR directory is not sorted: ${JSON.stringify(text)} follows ${JSON.stringify(previous.toString())}`)
+    const order = `${JSON.stringify(text)} follows ${JSON.stringify(previous.toString())}`
+    throw new MalformedNarError(`NAR directory is not sorted: ${order}`)
   }
 }
 

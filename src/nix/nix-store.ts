@@ -5,8 +5,8 @@ import { basename, join, resolve } from 'node:path'
 import type { Readable } from 'node:stream'
 import { readBootFiles } from './boot-files.ts'
 import { NIX_BUILD_EXPRESSION, nixBuildInput, planPath } from './closure-builder.ts'
-import { NixCommandError, PathNotValidError } from './errors.ts'
-import { removeTree } from './fs-utils.ts'
+import { NixCommandError, NixOutputError, PathNotValidError } from './errors.ts'
+import { removeTree, writeFully } from './fs-utils.ts'
 import { formatNarHash } from './hash.ts'
 import { verifyExportStream } from './import-verifier.ts'
 import { sortByReferences } from './manifest.ts'
@@ -15,7 +15,9 @@ import * as profiles from './profiles.ts'
 import { runCommand, streamCommand } from './run-command.ts'
 import type { RunResult } from './run-command.ts'
 import { assertStorePath, assertStorePathName, isStorePath } from './store-path.ts'
-import type { BootFiles, Generation, ImportOptions, ImportResult, Manifest, ManifestEntry, PathSpec, StoreBackend } from './types.ts'
+import type {
+  BootFiles, Generation, ImportOptions, ImportResult, Manifest, ManifestEntry, PathSpec, StoreBackend
+} from './types.ts'
 
 /** Time limit of a query or profile command. */
 export const NIX_COMMAND_TIMEOUT_MS = 60_000
@@ -23,6 +25,10 @@ export const NIX_COMMAND_TIMEOUT_MS = 60_000
 export const NIX_TRANSFER_TIMEOUT_MS = 30 * 60_000
 /** Store paths passed to one command, which keeps argument lists far below the kernel's limit. */
 const PATHS_PER_COMMAND_MAX = 1000
+/** Variables removed from the environment of Nix commands: another store, search path or user configuration. */
+const UNSET_VARIABLES = [
+  'NIX_REMOTE', 'NIX_PATH', 'NIX_USER_CONF_FILES', 'XDG_CONFIG_HOME', 'XDG_CONFIG_DIRS', 'XDG_CACHE_HOME'
+]
 
 /**
  * Host folders that `buildPath` builds can read inside their chroot: the
@@ -108,9 +114,10 @@ export class NixStore implements StoreBackend {
     }
     const missing = requisites.find(path => !entries.has(path))
     if (missing !== undefined) {
-      throw new NixCommandError({ command: 'nix-store --dump-db', exitCode: 0, signal: null, stderrTail: '', reason: `printed no record for ${missing}` })
+      throw new NixOutputError('nix-store --dump-db', `printed no record for ${missing}`)
     }
-    return sortByReferences(requisites, path => entries.get(path)?.references ?? []).map(path => entries.get(path) as ManifestEntry)
+    const sorted = sortByReferences(requisites, path => entries.get(path)?.references ?? [])
+    return sorted.map(path => entries.get(path) as ManifestEntry)
   }
 
   exportPaths (storePaths: readonly string[]): Readable {
@@ -127,7 +134,11 @@ export class NixStore implements StoreBackend {
    * passes the spooled stream to `nix-store --import` only when every path
    * matched the manifest. The spool is removed in every case.
    */
-  async importVerified (source: AsyncIterable<Uint8Array>, manifest: Manifest, options: ImportOptions = {}): Promise<ImportResult> {
+  async importVerified (
+    source: AsyncIterable<Uint8Array>,
+    manifest: Manifest,
+    options: ImportOptions = {}
+  ): Promise<ImportResult> {
     await mkdir(this.#tmpDir, { recursive: true })
     const spoolDir = await mkdtemp(join(this.#tmpDir, 'import-'))
     const spoolPath = join(spoolDir, 'export')
@@ -139,7 +150,11 @@ export class NixStore implements StoreBackend {
         manifest,
         queryValidPaths: async paths => await this.queryValidPaths(paths),
         narSink: () => discardSink,
-        onChunk: async chunk => { await spool?.write(chunk) }
+        onChunk: async chunk => {
+          if (spool !== undefined) {
+            await writeFully(spool, chunk)
+          }
+        }
       })
       await spool.close()
       spool = undefined
@@ -156,11 +171,11 @@ export class NixStore implements StoreBackend {
     const source = resolve(fsPath)
     if (name === undefined || name === basename(source)) {
       assertStorePathName(basename(source))
-      return singleStorePath((await this.#run('nix-store', ['--add', source])).stdout)
+      return singleStorePath('nix-store --add', (await this.#run('nix-store', ['--add', source])).stdout)
     }
     assertStorePathName(name)
     const args = ['--extra-experimental-features', 'nix-command', 'store', 'add-path', '--name', name, source]
-    return singleStorePath((await this.#run('nix', args)).stdout)
+    return singleStorePath('nix store add-path', (await this.#run('nix', args)).stdout)
   }
 
   /**
@@ -184,7 +199,7 @@ export class NixStore implements StoreBackend {
         '--no-out-link', '--expr', NIX_BUILD_EXPRESSION, '--argstr', 'specFile', specFile,
         '--option', 'sandbox', 'false', '--option', 'sandbox-paths', BUILD_SANDBOX_PATHS.join(' ')
       ]
-      return singleStorePath((await this.#run('nix-build', args, this.#transferTimeoutMs)).stdout)
+      return singleStorePath('nix-build', (await this.#run('nix-build', args, this.#transferTimeoutMs)).stdout)
     } finally {
       await removeTree(buildDir)
     }
@@ -241,7 +256,7 @@ export class NixStore implements StoreBackend {
   async #requireCurrent (profile: string): Promise<Generation> {
     const current = await profiles.currentGeneration(profile)
     if (current === null) {
-      throw new NixCommandError({ command: 'nix-env', exitCode: 0, signal: null, stderrTail: '', reason: `left profile ${profile} without a current generation` })
+      throw new NixOutputError('nix-env', `left profile ${profile} without a current generation`)
     }
     return current
   }
@@ -253,9 +268,15 @@ export class NixStore implements StoreBackend {
     return error
   }
 
-  async #run (program: NixProgram, args: string[], timeoutMs = this.#commandTimeoutMs, stdinFd?: number): Promise<RunResult> {
+  async #run (
+    program: NixProgram,
+    args: string[],
+    timeoutMs = this.#commandTimeoutMs,
+    stdinFd?: number
+  ): Promise<RunResult> {
     await mkdir(this.#tmpDir, { recursive: true })
-    return await runCommand(this.#program(program), [...args, ...this.#commonArgs()], { timeoutMs, env: this.#env(), stdinFd })
+    const init = { timeoutMs, env: this.#env(), stdinFd }
+    return await runCommand(this.#program(program), [...args, ...this.#commonArgs()], init)
   }
 
   #program (program: NixProgram): string {
@@ -274,7 +295,7 @@ export class NixStore implements StoreBackend {
    */
   #env (): NodeJS.ProcessEnv {
     const env: NodeJS.ProcessEnv = { ...process.env, HOME: join(this.storeRoot, 'home'), TMPDIR: this.#tmpDir }
-    for (const name of ['NIX_REMOTE', 'NIX_PATH', 'NIX_USER_CONF_FILES', 'XDG_CONFIG_HOME', 'XDG_CONFIG_DIRS', 'XDG_CACHE_HOME']) {
+    for (const name of UNSET_VARIABLES) {
       delete env[name]
     }
     return env
@@ -299,7 +320,7 @@ export function parseDumpDb (text: string): ManifestEntry[] {
     const readable = isStorePath(path) && /^[0-9a-f]{64}$/.test(hexHash) && Number.isSafeInteger(narSize) &&
       Number.isSafeInteger(count) && references.length === count && references.every(isStorePath)
     if (!readable) {
-      throw new NixCommandError({ command: 'nix-store --dump-db', exitCode: 0, signal: null, stderrTail: '', reason: `printed an unreadable record at line ${row + 1}` })
+      throw new NixOutputError('nix-store --dump-db', `printed an unreadable record at line ${row + 1}`)
     }
     entries.push({ path, narHash: formatNarHash(Buffer.from(hexHash, 'hex')), narSize, references })
     row += 5 + count
@@ -307,10 +328,10 @@ export function parseDumpDb (text: string): ManifestEntry[] {
   return entries
 }
 
-function singleStorePath (stdout: string): string {
+function singleStorePath (command: string, stdout: string): string {
   const path = lines(stdout).at(-1) ?? ''
   if (!isStorePath(path)) {
-    throw new NixCommandError({ command: 'nix', exitCode: 0, signal: null, stderrTail: stdout, reason: 'printed no store path' })
+    throw new NixOutputError(command, 'printed no store path', stdout)
   }
   return path
 }

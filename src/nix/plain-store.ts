@@ -12,6 +12,7 @@ import { formatNarHash, parseNarHash } from './hash.ts'
 import { verifyExportStream } from './import-verifier.ts'
 import { sortByReferences } from './manifest.ts'
 import { dumpNar, unpackNar, unpackSink } from './nar.ts'
+import type { NarDigest } from './nar.ts'
 import * as profiles from './profiles.ts'
 import { ReferenceScanner } from './reference-scanner.ts'
 import { assertStorePath, assertStorePathName, baseNameOf, makeSourcePath } from './store-path.ts'
@@ -112,7 +113,11 @@ export class PlainStore implements StoreBackend {
     return Readable.from(encodeExport(this.#exportItems([...storePaths])), { objectMode: false })
   }
 
-  async importVerified (source: AsyncIterable<Uint8Array>, manifest: Manifest, options: ImportOptions = {}): Promise<ImportResult> {
+  async importVerified (
+    source: AsyncIterable<Uint8Array>,
+    manifest: Manifest,
+    options: ImportOptions = {}
+  ): Promise<ImportResult> {
     await mkdir(this.#tmpDir, { recursive: true })
     const staging = await mkdtemp(join(this.#tmpDir, 'import-'))
     try {
@@ -144,7 +149,7 @@ export class PlainStore implements StoreBackend {
     assertStorePathName(name)
     return await this.#withStaging(async tree => {
       const digest = await unpackNar(dumpNar(resolve(fsPath)), tree, { idleTimeoutMs: 0 })
-      return await this.#commitContentAddressed(tree, name, digest.narHash, digest.narSize, [])
+      return await this.#commitContentAddressed(tree, name, digest, [])
     })
   }
 
@@ -164,7 +169,8 @@ export class PlainStore implements StoreBackend {
         scanner.update(chunk)
         narSize += chunk.length
       }
-      return await this.#commitContentAddressed(tree, plan.name, formatNarHash(hash.digest()), narSize, scanner.found())
+      const digest = { narHash: formatNarHash(hash.digest()), narSize }
+      return await this.#commitContentAddressed(tree, plan.name, digest, scanner.found())
     })
   }
 
@@ -244,9 +250,9 @@ export class PlainStore implements StoreBackend {
     }
   }
 
-  async #commitContentAddressed (tree: string, name: string, narHash: string, narSize: number, references: string[]): Promise<string> {
-    const digest = parseNarHash(narHash) as Uint8Array
-    const path = makeSourcePath(digest, name, references)
+  async #commitContentAddressed (tree: string, name: string, digest: NarDigest, references: string[]): Promise<string> {
+    const { narHash, narSize } = digest
+    const path = makeSourcePath(parseNarHash(narHash) as Uint8Array, name, references)
     await this.#commit(tree, {
       path,
       narHash,

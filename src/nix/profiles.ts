@@ -56,7 +56,9 @@ export async function currentGeneration (profile: string): Promise<Generation | 
 export async function previousGeneration (profile: string): Promise<Generation> {
   const generations = await listGenerations(profile)
   const current = generations.find(generation => generation.current)
-  const older = current === undefined ? undefined : generations.findLast(generation => generation.number < current.number)
+  const older = current === undefined
+    ? undefined
+    : generations.findLast(generation => generation.number < current.number)
   if (older === undefined) {
     throw new NoPreviousGenerationError(profile, current?.number ?? null)
   }

@@ -43,7 +43,8 @@ export async function runCommand (file: string, args: readonly string[], init: R
   const stderr = keepTail(child)
   const exit = await waitForExit(child, label, init.timeoutMs, stderr)
   if (overflow) {
-    throw new NixCommandError({ command: label, exitCode: null, signal: 'SIGKILL', stderrTail: stderr.text(), reason: `printed more than ${STDOUT_MAX_BYTES} bytes` })
+    const reason = `printed more than ${STDOUT_MAX_BYTES} bytes`
+    throw new NixCommandError({ command: label, exitCode: null, signal: 'SIGKILL', stderrTail: stderr.text(), reason })
   }
   if (exit.code !== 0) {
     throw new NixCommandError({ command: label, exitCode: exit.code, signal: exit.signal, stderrTail: stderr.text() })
@@ -71,7 +72,8 @@ export function streamCommand (file: string, args: readonly string[], init: RunI
     if (exit.code === 0) {
       output.end()
     } else {
-      output.destroy(new NixCommandError({ command: label, exitCode: exit.code, signal: exit.signal, stderrTail: stderr.text() }))
+      const init = { command: label, exitCode: exit.code, signal: exit.signal, stderrTail: stderr.text() }
+      output.destroy(new NixCommandError(init))
     }
   }, (error: unknown) => { output.destroy(error as Error) })
   return output
@@ -92,7 +94,17 @@ function keepTail (child: ChildProcess): StderrTail {
   return { text: () => tail.toString('utf8') }
 }
 
-async function waitForExit (child: ChildProcess, label: string, timeoutMs: number, stderr: StderrTail): Promise<{ code: number | null, signal: string | null }> {
+interface ExitStatus {
+  code: number | null
+  signal: string | null
+}
+
+async function waitForExit (
+  child: ChildProcess,
+  label: string,
+  timeoutMs: number,
+  stderr: StderrTail
+): Promise<ExitStatus> {
   return await new Promise((resolve, reject) => {
     let timedOut = false
     let killTimer: NodeJS.Timeout | undefined
@@ -104,7 +116,9 @@ async function waitForExit (child: ChildProcess, label: string, timeoutMs: numbe
     child.once('error', error => {
       clearTimeout(timer)
       clearTimeout(killTimer)
-      reject(new NixCommandError({ command: label, exitCode: null, signal: null, stderrTail: '', reason: `could not start: ${error.message}` }, 'ERR_NIX_COMMAND_FAILED', { cause: error }))
+      const reason = `could not start: ${error.message}`
+      const init = { command: label, exitCode: null, signal: null, stderrTail: '', reason }
+      reject(new NixCommandError(init, 'ERR_NIX_COMMAND_FAILED', { cause: error }))
     })
     child.once('close', (code, signal) => {
       clearTimeout(timer)

@@ -99,7 +99,11 @@ export interface StoreBackend {
    * Reads an export stream, checks every path against `manifest` and adds
    * the paths to the store only after all of them were verified.
    */
-  importVerified: (source: AsyncIterable<Uint8Array>, manifest: Manifest, options?: ImportOptions) => Promise<ImportResult>
+  importVerified: (
+    source: AsyncIterable<Uint8Array>,
+    manifest: Manifest,
+    options?: ImportOptions
+  ) => Promise<ImportResult>
 
   /** Adds a file or folder as a content-addressed path, like `nix-store --add`. */
   addFiles: (fsPath: string, name?: string) => Promise<string>

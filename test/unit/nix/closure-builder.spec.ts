@@ -16,7 +16,8 @@ describe('closure builder', () => {
 
   describe('planPath', () => {
     it('lists folders parents first', async () => {
-      const plan = await planPath({ name: 'p', entries: { 'a/b/c': { text: '' }, 'a/d': { text: '' }, e: { text: '' } } })
+      const entries = { 'a/b/c': { text: '' }, 'a/d': { text: '' }, e: { text: '' } }
+      const plan = await planPath({ name: 'p', entries })
       assert.deepEqual(plan.directories, ['a', 'a/b'])
     })
 

@@ -13,7 +13,8 @@ const TOP = '/nix/store/ng3lqb2z17nlkp2mxzrkrn93rlg60hxd-demo'
 const DERIVER = '/nix/store/iq8kidld3y6yw9wcqyfr13p2jwf26bdq-demo.drv'
 
 function fileNar (contents: string): Buffer {
-  return Buffer.concat(['nix-archive-1', '(', 'type', 'regular', 'contents', contents, ')'].map(token => encodeString(token)))
+  const tokens = ['nix-archive-1', '(', 'type', 'regular', 'contents', contents, ')']
+  return Buffer.concat(tokens.map(token => encodeString(token)))
 }
 
 function items (): ExportItem[] {
@@ -25,7 +26,8 @@ function items (): ExportItem[] {
 
 async function readAll (bytes: Buffer, narMaxBytes = 1 << 20): Promise<ExportedPath[]> {
   const paths: ExportedPath[] = []
-  await readExport(new ByteReader(Readable.from([bytes])), { narSink: () => discardSink, narMaxBytes, onPath: path => { paths.push(path) } })
+  const reader = new ByteReader(Readable.from([bytes]))
+  await readExport(reader, { narSink: () => discardSink, narMaxBytes, onPath: path => { paths.push(path) } })
   return paths
 }
 
@@ -35,6 +37,11 @@ function trailer (path: string, references: string[], deriver: string, signature
     encodeNumber(EXPORT_MAGIC), encodeString(path), encodeNumber(references.length),
     ...references.map(reference => encodeString(reference)), encodeString(deriver), encodeNumber(signatureFlag)
   ])
+}
+
+/** Builds one path entry of an export stream: the flag, a NAR of "hello\n" and the given trailer. */
+function one (trailerBytes: Buffer): Buffer {
+  return Buffer.concat([encodeNumber(1), fileNar('hello\n'), trailerBytes])
 }
 
 describe('export format', () => {
@@ -57,7 +64,7 @@ describe('export format', () => {
   })
 
   it('skips a legacy signature', async () => {
-    const bytes = Buffer.concat([encodeNumber(1), fileNar('hello\n'), trailer(LEAF, [], '', 1), encodeString('sig'), encodeNumber(0)])
+    const bytes = Buffer.concat([one(trailer(LEAF, [], '', 1)), encodeString('sig'), encodeNumber(0)])
     assert.equal((await readAll(bytes))[0].path, LEAF)
   })
 
@@ -70,12 +77,12 @@ describe('export format', () => {
 
   const malformed: Array<[string, Buffer, new (...args: never[]) => Error]> = [
     ['a wrong entry flag', encodeNumber(2), MalformedExportError],
-    ['a missing NIXE marker', Buffer.concat([encodeNumber(1), fileNar('x'), encodeNumber(0x4558494f)]), MalformedExportError],
-    ['a path outside the store', Buffer.concat([encodeNumber(1), fileNar('x'), trailer('/tmp/x', [], '')]), MalformedExportError],
-    ['an invalid reference', Buffer.concat([encodeNumber(1), fileNar('x'), trailer(LEAF, ['/nix/store/x'], '')]), MalformedExportError],
-    ['an invalid deriver', Buffer.concat([encodeNumber(1), fileNar('x'), trailer(LEAF, [], 'demo.drv')]), MalformedExportError],
-    ['a wrong signature flag', Buffer.concat([encodeNumber(1), fileNar('x'), trailer(LEAF, [], '', 2)]), MalformedExportError],
-    ['a missing end marker', Buffer.concat([encodeNumber(1), fileNar('x'), trailer(LEAF, [], '')]), MalformedExportError],
+    ['a missing NIXE marker', one(encodeNumber(0x4558494f)), MalformedExportError],
+    ['a path outside the store', one(trailer('/tmp/x', [], '')), MalformedExportError],
+    ['an invalid reference', one(trailer(LEAF, ['/nix/store/x'], '')), MalformedExportError],
+    ['an invalid deriver', one(trailer(LEAF, [], 'demo.drv')), MalformedExportError],
+    ['a wrong signature flag', one(trailer(LEAF, [], '', 2)), MalformedExportError],
+    ['a missing end marker', one(trailer(LEAF, [], '')), MalformedExportError],
     ['a broken NAR', Buffer.concat([encodeNumber(1), encodeString('nix-archive-0')]), MalformedNarError]
   ]
   for (const [label, bytes, errorClass] of malformed) {

@@ -20,7 +20,12 @@ export const BACKENDS: BackendCase[] = [
  * own store without rebuilding what a `before` hook built once. Stores are
  * only copied while no Nix command runs on them.
  */
-export async function cloneStore (backend: BackendCase, template: StoreBackend, folders: TempFolders, label: string): Promise<StoreBackend> {
+export async function cloneStore (
+  backend: BackendCase,
+  template: StoreBackend,
+  folders: TempFolders,
+  label: string
+): Promise<StoreBackend> {
   const storeRoot = await folders.make(label)
   await cp(template.storeRoot, storeRoot, { recursive: true, verbatimSymlinks: true, force: true })
   return backend.create(storeRoot)

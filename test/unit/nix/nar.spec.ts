@@ -25,6 +25,13 @@ function entry (name: string, node: Array<string | number>): Array<string | numb
   return ['entry', '(', 'name', name, 'node', ...node, ')']
 }
 
+/** Tokens that open a regular file node at the root of a NAR. */
+const FILE_START = ['nix-archive-1', '(', 'type', 'regular']
+
+function directoryNar (...entries: Array<Array<string | number>>): Buffer {
+  return nar('nix-archive-1', '(', 'type', 'directory', ...entries.flat(), ')')
+}
+
 async function makeTree (root: string): Promise<string> {
   const tree = join(root, 'tree')
   await mkdir(join(tree, 'bin'), { recursive: true })
@@ -73,7 +80,7 @@ describe('nar', () => {
       await mkdir(join(root, 'dir'))
       await writeFile(join(root, 'dir', 'b'), '')
       await writeFile(join(root, 'dir', 'B'), '')
-      const expected = nar('nix-archive-1', '(', 'type', 'directory', ...entry('B', regular('')), ...entry('b', regular('')), ')')
+      const expected = directoryNar(entry('B', regular('')), entry('b', regular('')))
       assert.deepEqual(await collect(dumpNar(join(root, 'dir'))), expected)
     })
 
@@ -126,7 +133,8 @@ describe('nar', () => {
     it('keeps symlink targets', async () => {
       const tree = await makeTree(root)
       await unpackNar(dumpNar(tree), join(root, 'copy'))
-      assert.equal(await readlink(join(root, 'copy', 'store-link')), '/nix/store/z3n6ml62lc6l9glpaz6fq7fvi2rks9vq-a.txt')
+      const target = await readlink(join(root, 'copy', 'store-link'))
+      assert.equal(target, '/nix/store/z3n6ml62lc6l9glpaz6fq7fvi2rks9vq-a.txt')
     })
 
     it('makes files read-only', async () => {
@@ -159,19 +167,19 @@ describe('nar', () => {
     const cases: Array<[string, Buffer]> = [
       ['a wrong magic', nar('nix-archive-2', ...file)],
       ['an unknown type', nar('nix-archive-1', '(', 'type', 'fifo', ')')],
-      ['unsorted entries', nar('nix-archive-1', '(', 'type', 'directory', ...entry('b', file), ...entry('a', file), ')')],
-      ['a repeated entry', nar('nix-archive-1', '(', 'type', 'directory', ...entry('a', file), ...entry('a', file), ')')],
-      ['a dot-dot name', nar('nix-archive-1', '(', 'type', 'directory', ...entry('..', file), ')')],
-      ['a dot name', nar('nix-archive-1', '(', 'type', 'directory', ...entry('.', file), ')')],
-      ['a name with a slash', nar('nix-archive-1', '(', 'type', 'directory', ...entry('a/b', file), ')')],
-      ['an empty name', nar('nix-archive-1', '(', 'type', 'directory', ...entry('', file), ')')],
-      ['a name with NUL', nar('nix-archive-1', '(', 'type', 'directory', ...entry('a\0b', file), ')')],
-      ['a long name', nar('nix-archive-1', '(', 'type', 'directory', ...entry('a'.repeat(256), file), ')')],
-      ['contents before executable', nar('nix-archive-1', '(', 'type', 'regular', 'contents', 'x', 'executable', '', ')')],
-      ['a non-empty executable mark', nar('nix-archive-1', '(', 'type', 'regular', 'executable', 'yes', 'contents', 'x', ')')],
-      ['a truncated archive', nar('nix-archive-1', '(', 'type', 'regular', 'contents', 'hello').subarray(0, 90)],
-      ['non-zero padding', Buffer.concat([nar('nix-archive-1', '(', 'type', 'regular', 'contents', 5), Buffer.from('hello\x01\x00\x00'), nar(')')])],
-      ['a huge length', Buffer.concat([nar('nix-archive-1', '(', 'type', 'regular', 'contents'), Buffer.alloc(8, 0xff)])]
+      ['unsorted entries', directoryNar(entry('b', file), entry('a', file))],
+      ['a repeated entry', directoryNar(entry('a', file), entry('a', file))],
+      ['a dot-dot name', directoryNar(entry('..', file))],
+      ['a dot name', directoryNar(entry('.', file))],
+      ['a name with a slash', directoryNar(entry('a/b', file))],
+      ['an empty name', directoryNar(entry('', file))],
+      ['a name with NUL', directoryNar(entry('a\0b', file))],
+      ['a long name', directoryNar(entry('a'.repeat(256), file))],
+      ['contents before executable', nar(...FILE_START, 'contents', 'x', 'executable', '', ')')],
+      ['a non-empty executable mark', nar(...FILE_START, 'executable', 'yes', 'contents', 'x', ')')],
+      ['a truncated archive', nar(...FILE_START, 'contents', 'hello').subarray(0, 90)],
+      ['non-zero padding', Buffer.concat([nar(...FILE_START, 'contents', 5), Buffer.from('hello\x01\0\0'), nar(')')])],
+      ['a huge length', Buffer.concat([nar(...FILE_START, 'contents'), Buffer.alloc(8, 0xff)])]
     ]
     for (const [label, bytes] of cases) {
       it(label, async () => {
@@ -181,7 +189,8 @@ describe('nar', () => {
 
     it('nesting deeper than the limit', async () => {
       const depth = NAR_DEPTH_MAX + 1
-      const open = Array.from({ length: depth }, () => ['(', 'type', 'directory', 'entry', '(', 'name', 'd', 'node']).flat()
+      const open = Array.from({ length: depth }, () => ['(', 'type', 'directory', 'entry', '(', 'name', 'd', 'node'])
+        .flat()
       const close = Array.from({ length: depth }, () => [')', ')']).flat()
       const bytes = nar('nix-archive-1', ...open, ...regular(''), ...close)
       await assert.rejects(parseNar(new ByteReader(Readable.from([bytes])), discardSink), MalformedNarError)

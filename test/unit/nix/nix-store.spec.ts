@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict'
 import { spawnSync } from 'node:child_process'
-import { mkdir, writeFile } from 'node:fs/promises'
+import { mkdir, readFile, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { Readable } from 'node:stream'
 import {
@@ -128,14 +128,32 @@ describe('nix store', () => {
     })
 
     it('plain NAR hash equals Nix', async () => {
+      const input = join(await folders.make('input'), 'tool')
+      await writeFile(input, Buffer.from([0, 1, 2, 255]), { mode: 0o755 })
       const spec: PathSpec = {
         name: 'same-on-both',
-        entries: { 'bin/run': { text: '#!/bin/sh\necho hi\n', executable: true }, 'etc/conf': { text: 'a=1\n' }, link: { symlink: 'bin/run' } }
+        entries: {
+          'bin/run': { text: '#!/bin/sh\necho hi\n', executable: true },
+          'bin/tool': { file: input },
+          'etc/conf': { text: 'a=1\n' },
+          link: { symlink: 'bin/run' }
+        }
       }
       const fromNix = (await nix.queryClosure(await nix.buildPath(spec)))[0]
       const fromPlain = (await plain.queryClosure(await plain.buildPath(spec)))[0]
       assert.equal(fromPlain.narHash, fromNix.narHash)
       assert.equal(fromPlain.narSize, fromNix.narSize)
+    })
+
+    it('builds from kernel and initrd files', async () => {
+      const input = await folders.make('input')
+      await writeFile(join(input, 'bzImage'), Buffer.from([0, 1, 2, 3]))
+      await writeFile(join(input, 'initrd'), Buffer.from([4, 5, 6]))
+      const built = await buildSystemClosure(nix, {
+        hostName: 'db', version: '2', kernelFile: join(input, 'bzImage'), initrdFile: join(input, 'initrd')
+      })
+      assert.deepEqual(await readFile(nix.storeRoot + built.kernel), Buffer.from([0, 1, 2, 3]))
+      assert.deepEqual(await readFile(nix.storeRoot + built.initrd), Buffer.from([4, 5, 6]))
     })
 
     it('addFiles of a folder gives one path', async () => {
@@ -164,7 +182,8 @@ describe('nix store', () => {
     it('import removes its spool', async () => {
       const plainSample = await buildSample(plain)
       const manifest = await plain.queryClosure(plainSample.path)
-      await nix.importVerified(Readable.from([await collect(plain.exportPaths([manifest[0].path, plainSample.path]))]), manifest)
+      const stream = await collect(plain.exportPaths([manifest[0].path, plainSample.path]))
+      await nix.importVerified(Readable.from([stream]), manifest)
       assert.deepEqual(await listFolder(join(nix.storeRoot, 'tmp')), [])
     })
 

@@ -5,6 +5,8 @@ import { PathNotValidError, StorePathCorruptError } from '../../../src/nix/error
 import { PlainStore } from '../../../src/nix/plain-store.ts'
 import { collect, listFolder, TempFolders } from './helpers.ts'
 
+const MISSING = '/nix/store/00000000000000000000000000000000-missing'
+
 describe('plain store', () => {
   const folders = new TempFolders()
   let store: PlainStore
@@ -47,16 +49,18 @@ describe('plain store', () => {
   })
 
   it('export of an invalid path fails', async () => {
-    await assert.rejects(collect(store.exportPaths(['/nix/store/00000000000000000000000000000000-missing'])), PathNotValidError)
+    await assert.rejects(collect(store.exportPaths([MISSING])), PathNotValidError)
   })
 
   it('buildPath needs valid references', async () => {
-    const spec = { name: 'p', entries: { a: { text: 'x' } }, references: ['/nix/store/00000000000000000000000000000000-missing'] }
+    const spec = { name: 'p', entries: { a: { text: 'x' } }, references: [MISSING] }
     await assert.rejects(store.buildPath(spec), PathNotValidError)
   })
 
   it('serialises concurrent profile changes', async () => {
-    const paths = await Promise.all(['1', '2', '3'].map(async text => await store.buildPath({ name: `p${text}`, entries: { a: { text } } })))
+    const build = async (text: string): Promise<string> =>
+      await store.buildPath({ name: `p${text}`, entries: { a: { text } } })
+    const paths = await Promise.all(['1', '2', '3'].map(build))
     const profile = join(store.storeRoot, 'profiles', 'web')
     const generations = await Promise.all(paths.map(async path => await store.setProfile(profile, path)))
     assert.deepEqual(generations.map(generation => generation.number).sort(), [1, 2, 3])

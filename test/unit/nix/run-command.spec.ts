@@ -19,7 +19,8 @@ describe('run command', () => {
     })
 
     it('raises with the exit code', async () => {
-      const error = await runCommand('/bin/sh', ['-c', 'echo "error: broken" >&2; exit 3'], { timeoutMs: 5000 }).catch((error: unknown) => error)
+      const script = 'echo "error: broken" >&2; exit 3'
+      const error = await runCommand('/bin/sh', ['-c', script], { timeoutMs: 5000 }).catch((error: unknown) => error)
       assert.ok(error instanceof NixCommandError)
       assert.equal(error.exitCode, 3)
       assert.equal(error.stderrTail, 'error: broken\n')
@@ -66,7 +67,8 @@ describe('run command', () => {
     })
 
     it('fails the stream on a non-zero exit', async () => {
-      const stream = streamCommand('/bin/sh', ['-c', 'echo partial; echo "error: gone" >&2; exit 1'], { timeoutMs: 5000 })
+      const script = 'echo partial; echo "error: gone" >&2; exit 1'
+      const stream = streamCommand('/bin/sh', ['-c', script], { timeoutMs: 5000 })
       const error = await collect(stream).catch((error: unknown) => error)
       assert.ok(error instanceof NixCommandError)
       assert.equal(error.stderrTail, 'error: gone\n')

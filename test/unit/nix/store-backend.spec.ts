@@ -4,11 +4,14 @@ import { join } from 'node:path'
 import { Readable } from 'node:stream'
 import {
   buildSystemClosure, ClosureIncompleteError, GenerationNotFoundError, hashPath, hasNix, NarHashMismatchError,
-  needsReboot, NoPreviousGenerationError, PathNotInManifestError, PathNotValidError, StreamTimeoutError, StreamTooLargeError
+  needsReboot, NoPreviousGenerationError, PathNotInManifestError, PathNotValidError, StreamTimeoutError,
+  StreamTooLargeError
 } from '../../../src/nix/index.ts'
 import type { ImportProgress, Manifest, ServiceClosure, StoreBackend, SystemClosure } from '../../../src/nix/index.ts'
 import { BACKENDS, buildSample, cloneStore } from './fixtures.ts'
 import { collect, flipByteOf, listFolder, TempFolders } from './helpers.ts'
+
+const MISSING = '/nix/store/00000000000000000000000000000000-missing'
 
 for (const backend of BACKENDS) {
   describe(`${backend.kind} store backend`, function () {
@@ -26,7 +29,10 @@ for (const backend of BACKENDS) {
         this.skip()
       }
       template = backend.create(await templateFolders.make(`${backend.kind}-template`))
-      samples = [await buildSample(template, '1.0'), await buildSample(template, '2.0'), await buildSample(template, '3.0')]
+      samples = []
+      for (const version of ['1.0', '2.0', '3.0']) {
+        samples.push(await buildSample(template, version))
+      }
       const current = await buildSystemClosure(template, { hostName: 'web', version: '1' })
       systems = {
         current,
@@ -65,13 +71,12 @@ for (const backend of BACKENDS) {
       })
 
       it('isValid is false for an unknown path', async () => {
-        assert.equal(await source.isValid('/nix/store/00000000000000000000000000000000-missing'), false)
+        assert.equal(await source.isValid(MISSING), false)
       })
 
       it('queryValidPaths keeps valid paths', async () => {
         const sample = samples[0]
-        const unknown = '/nix/store/00000000000000000000000000000000-missing'
-        assert.deepEqual(await source.queryValidPaths([unknown, sample.path]), [sample.path])
+        assert.deepEqual(await source.queryValidPaths([MISSING, sample.path]), [sample.path])
       })
 
       it('buildPath keeps only mentioned references', async () => {
@@ -109,7 +114,7 @@ for (const backend of BACKENDS) {
       })
 
       it('rejects an invalid path', async () => {
-        await assert.rejects(source.queryClosure('/nix/store/00000000000000000000000000000000-missing'), PathNotValidError)
+        await assert.rejects(source.queryClosure(MISSING), PathNotValidError)
       })
     })
 
@@ -141,7 +146,8 @@ for (const backend of BACKENDS) {
 
       it('reports progress', async () => {
         const reports: ImportProgress[] = []
-        await target.importVerified(Readable.from([stream]), manifest, { onProgress: progress => reports.push(progress) })
+        const onProgress = (progress: ImportProgress): void => { reports.push(progress) }
+        await target.importVerified(Readable.from([stream]), manifest, { onProgress })
         const last = reports.at(-1)
         assert.equal(last?.bytesReceived, stream.length)
         assert.equal(last?.pathsVerified, 2)
@@ -221,7 +227,8 @@ for (const backend of BACKENDS) {
         const stalled = new Readable({ read () {} })
         stalled.push(stream.subarray(0, 100))
         setTimeout(() => { controller.abort(new Error('stopped by the operator')) }, 20)
-        await assert.rejects(target.importVerified(stalled, manifest, { signal: controller.signal }), /stopped by the operator/)
+        const imported = target.importVerified(stalled, manifest, { signal: controller.signal })
+        await assert.rejects(imported, /stopped by the operator/)
         assert.deepEqual(await target.queryValidPaths(manifest.map(entry => entry.path)), [])
       })
 
@@ -304,7 +311,7 @@ for (const backend of BACKENDS) {
       })
 
       it('setProfile rejects an invalid path', async () => {
-        await assert.rejects(source.setProfile(profile, '/nix/store/00000000000000000000000000000000-missing'), PathNotValidError)
+        await assert.rejects(source.setProfile(profile, MISSING), PathNotValidError)
       })
 
       it('a missing profile has no generations', async () => {

@@ -3,7 +3,9 @@ import { InvalidStorePathError } from '../../../src/nix/errors.ts'
 import { assertStorePathName, hashPartOf, isStorePath, makeSourcePath, nameOf } from '../../../src/nix/store-path.ts'
 
 /** NAR digest of a regular file containing "hello\n", from `nix-store --dump-db` of Nix 2.8.0. */
-const HELLO_NAR_DIGEST = Uint8Array.from(Buffer.from('1c37d01af40be2e80691de3cc3df44377a699afbb17c68f080964b2fd071fc13', 'hex'))
+const HELLO_NAR_DIGEST = Uint8Array.from(
+  Buffer.from('1c37d01af40be2e80691de3cc3df44377a699afbb17c68f080964b2fd071fc13', 'hex')
+)
 
 describe('store path', () => {
   describe('isStorePath', () => {
