@@ -27,7 +27,7 @@ function describeWindow (value: unknown): string | undefined {
   const end = typeof window.end === 'string' ? window.end : '?'
   const zone = typeof window.zone === 'string'
     ? window.zone
-    : typeof window.timeZone === 'string' ? window.timeZone : 'local time'
+    : typeof window.timeZone === 'string' ? window.timeZone : "in the garden's zone"
   const dayText = days.length > 0 ? `${days.join(', ')} ` : 'daily '
   return `${dayText}${start}–${end} ${zone}`
 }

@@ -39,7 +39,7 @@ export const TRIGGER_LABELS: Record<string, string> = {
 
 export function triggerLabel (trigger: string | undefined): string {
   if (trigger == null) return ''
-  return TRIGGER_LABELS[trigger] ?? trigger
+  return Object.hasOwn(TRIGGER_LABELS, trigger) ? TRIGGER_LABELS[trigger] : trigger
 }
 
 /** Names of admin keys by key id, from the current root. */
@@ -83,6 +83,22 @@ const RECEIVED_BY_TRIGGER: Record<string, string> = {
   poll_on_connect: 'Received by sync after connecting',
   schedule: 'Started when its window opened',
   user_retry: 'Received as a signed retry'
+}
+
+/** Arrivals named by a `reason` detail, which tells a bundle import apart from sync. */
+const RECEIVED_BY_REASON: Record<string, string> = {
+  gossip: 'Received by gossip while online',
+  sync: 'Received by sync after connecting',
+  import: 'Received in an imported bundle',
+  window_opened: 'Started when its window opened',
+  retry: 'Received as a signed retry'
+}
+
+function describeArrival (event: EventBody): string {
+  const reason = text(event.detail, 'reason')
+  if (reason != null && Object.hasOwn(RECEIVED_BY_REASON, reason)) return RECEIVED_BY_REASON[reason]
+  const trigger = event.trigger ?? ''
+  return Object.hasOwn(RECEIVED_BY_TRIGGER, trigger) ? RECEIVED_BY_TRIGGER[trigger] : 'Received'
 }
 
 /** `Sat 02:00 Europe/Berlin` for a window opening given as an ISO time and an IANA zone. */
@@ -137,7 +153,7 @@ export function describeEvent (event: EventBody, admins: AdminNames, deploymentT
   const by = actorLabel(event.actor, admins)
   switch (event.kind) {
     case 'received':
-      return { title: `${RECEIVED_BY_TRIGGER[event.trigger ?? ''] ?? 'Received'}${signedBy(event, admins)}`, tone: 'info' }
+      return { title: `${describeArrival(event)}${signedBy(event, admins)}`, tone: 'info' }
     case 'policy_denied':
       return { title: describePolicyDenied(event, deploymentTrigger), tone: 'policy' }
     case 'waiting_for_window':
