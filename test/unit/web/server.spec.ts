@@ -3,7 +3,7 @@ import { request as httpRequest } from 'node:http'
 import { silentLogger } from '../../../src/logger.ts'
 import { startWebView } from '../../../src/web/index.ts'
 import type { WebView, WebViewInit } from '../../../src/web/index.ts'
-import { openFleetStore } from '../../utils/web-store.ts'
+import { feedSigner, openFleetStore } from '../../utils/web-store.ts'
 import type { FleetStore, GardenFeed } from '../../utils/web-store.ts'
 
 const TOKEN = 'test-token-0123456789abcdef'
@@ -364,6 +364,51 @@ describe('web server', () => {
       const response = await fetch(new URL(`api/gardens/${hostile.key.id}`, url))
       assert.match(response.headers.get('content-type') ?? '', /^application\/json/)
       assert.equal((await response.json()).garden.name, payload)
+    })
+  })
+
+  describe('fork alerts', () => {
+    async function storeFork (): Promise<void> {
+      // A second signer with alpha's key starts its feed again at seq 1.
+      const replay = feedSigner(fixture.fleet.fleet, alpha.key, { seq: 0, prev: null }, fixture.nowMs)
+      const forked = replay.sign('report', { agentVersion: '6.6.6', addresses: [], subscriptions: [], profiles: [] })
+      const result = await fixture.store.put(forked, { via: 'sync', receivedAt: new Date().toISOString() })
+      assert.equal(result.status, 'fork')
+    }
+
+    it('API lists the fork', async () => {
+      await storeFork()
+      const { url } = await start()
+      const { alerts } = await (await fetch(new URL('api/alerts', url))).json()
+      assert.equal(alerts.length, 1)
+      assert.equal(alerts[0].author, alpha.key.id)
+      assert.equal(alerts[0].gardenName, 'alpha')
+    })
+
+    it('every page shows the banner', async () => {
+      await storeFork()
+      const { url } = await start()
+      for (const path of ['', 'deployments', 'intents', `gardens/${beta.key.id}`]) {
+        const text = await (await fetch(new URL(path, url))).text()
+        assert.match(text, /role="alert"/, path)
+        assert.match(text, /1 fork alert/, path)
+      }
+    })
+
+    it('no banner without forks', async () => {
+      const { url } = await start()
+      assert.doesNotMatch(await (await fetch(url)).text(), /role="alert"/)
+    })
+
+    it('live change reports the alert', async () => {
+      const { url } = await start({ live: { coalesceMs: 20 } })
+      const stream = await openEvents(url)
+      streams.push(stream)
+      const next = stream.nextChange()
+      await storeFork()
+      assert.equal((await next).alerts, true)
+      const text = await (await fetch(url)).text()
+      assert.match(text, /1 fork alert/)
     })
   })
 
