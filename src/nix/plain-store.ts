@@ -43,15 +43,15 @@ export interface PlainStoreInit {
  * exists, which is written last. It exchanges closures with Nix in
  * `nix-store --export` format and keeps profiles in Nix's layout.
  *
- * NOTE: it has no garbage collector, and profile changes are serialised
- * only within one process.
+ * NOTE: it has no garbage collector, and profile changes and commits of
+ * one path are serialised only within one process.
  */
 export class PlainStore implements StoreBackend {
   readonly kind = 'plain'
   readonly storeRoot: string
   readonly #validDir: string
   readonly #tmpDir: string
-  readonly #profileLocks = new Map<string, Promise<unknown>>()
+  readonly #locks = new Map<string, Promise<unknown>>()
 
   constructor (init: PlainStoreInit) {
     this.storeRoot = resolve(init.storeRoot)
@@ -271,16 +271,18 @@ export class PlainStore implements StoreBackend {
    * already valid path is kept as it is.
    */
   async #commit (tree: string, info: PathInfo): Promise<void> {
-    if (await this.isValid(info.path)) {
-      return
-    }
-    const target = this.realPath(info.path)
-    await mkdir(join(this.storeRoot, 'nix', 'store'), { recursive: true })
-    await mkdir(this.#validDir, { recursive: true })
-    await removeTree(target)
-    await rename(tree, target)
-    await makeFoldersReadOnly(target)
-    await writeFileAtomic(this.#infoPath(info.path), `${JSON.stringify(info, null, 2)}\n`)
+    await this.#withLock(`path:${info.path}`, async () => {
+      if (await this.isValid(info.path)) {
+        return
+      }
+      const target = this.realPath(info.path)
+      await mkdir(join(this.storeRoot, 'nix', 'store'), { recursive: true })
+      await mkdir(this.#validDir, { recursive: true })
+      await removeTree(target)
+      await rename(tree, target)
+      await makeFoldersReadOnly(target)
+      await writeFileAtomic(this.#infoPath(info.path), `${JSON.stringify(info, null, 2)}\n`)
+    })
   }
 
   async #withStaging<T> (work: (tree: string) => Promise<T>): Promise<T> {
@@ -294,16 +296,20 @@ export class PlainStore implements StoreBackend {
   }
 
   async #withProfileLock<T> (profile: string, work: () => Promise<T>): Promise<T> {
-    const key = resolve(profile)
-    const previous = this.#profileLocks.get(key) ?? Promise.resolve()
+    return await this.#withLock(`profile:${resolve(profile)}`, work)
+  }
+
+  /** Runs `work` after every earlier call with the same key has settled. */
+  async #withLock<T> (key: string, work: () => Promise<T>): Promise<T> {
+    const previous = this.#locks.get(key) ?? Promise.resolve()
     const next = previous.then(work, work)
     const settled = next.catch(() => {})
-    this.#profileLocks.set(key, settled)
+    this.#locks.set(key, settled)
     try {
       return await next
     } finally {
-      if (this.#profileLocks.get(key) === settled) {
-        this.#profileLocks.delete(key)
+      if (this.#locks.get(key) === settled) {
+        this.#locks.delete(key)
       }
     }
   }

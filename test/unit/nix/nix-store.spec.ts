@@ -78,6 +78,12 @@ describe('nix store', () => {
     })
   })
 
+  describe('hasNix', () => {
+    it('is false without nix-store', async () => {
+      assert.equal(await hasNix('/nonexistent'), false)
+    })
+  })
+
   describe('with real Nix', () => {
     const folders = new TempFolders()
     const templateFolders = new TempFolders()

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict'
 import { chmod, lstat, mkdir, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
+import { Readable } from 'node:stream'
 import { PathNotValidError, StorePathCorruptError } from '../../../src/nix/errors.ts'
 import { PlainStore } from '../../../src/nix/plain-store.ts'
 import { collect, listFolder, TempFolders } from './helpers.ts'
@@ -64,6 +65,16 @@ describe('plain store', () => {
     const profile = join(store.storeRoot, 'profiles', 'web')
     const generations = await Promise.all(paths.map(async path => await store.setProfile(profile, path)))
     assert.deepEqual(generations.map(generation => generation.number).sort(), [1, 2, 3])
+  })
+
+  it('commits concurrent imports of one path', async () => {
+    const path = await store.buildPath({ name: 'p', entries: { 'bin/a': { text: 'x' } } })
+    const manifest = await store.queryClosure(path)
+    const stream = await collect(store.exportPaths([path]))
+    const target = new PlainStore({ storeRoot: await folders.make('target') })
+    const imports = [1, 2, 3].map(async () => await target.importVerified(Readable.from([stream]), manifest))
+    await Promise.all(imports)
+    assert.deepEqual(await target.queryClosure(path), manifest)
   })
 
   it('leaves no staging folders', async () => {
