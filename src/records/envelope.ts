@@ -111,6 +111,10 @@ export function parseRecord (json: unknown): DecodeResult {
   if (!body.success) {
     return fail('ERR_RECORD_SCHEMA', `invalid ${type} body: ${describeIssues(body.error)}`)
   }
+  const { seq, prev } = feedPosition(type, body.data)
+  if ((seq === 1) !== (prev === null)) {
+    return fail('ERR_RECORD_SCHEMA', `invalid ${type} body: prev must be null exactly at seq 1, got seq ${seq}`)
+  }
   try {
     return { ok: true, record: toSignedRecord({ type, body: body.data as any, signatures }) }
   } catch (err) {

@@ -4,7 +4,7 @@ import { CLOCK_SKEW_MAX_MS, maySign } from './authority.ts'
 
 export type MemberStatus =
   | { member: true, certificate: SignedRecord<'certificate'> }
-  | { member: false, code: 'ERR_NO_CERTIFICATE' | 'ERR_CERTIFICATE_EXPIRED' | 'ERR_REVOKED', reason: string }
+  | { member: false, code: 'ERR_NO_CERTIFICATE' | 'ERR_CERTIFICATE_EXPIRED' | 'ERR_CERTIFICATE_NOT_YET_VALID' | 'ERR_REVOKED', reason: string }
 
 /**
  * The certificates and revocations a node knows, judged against the
@@ -60,7 +60,11 @@ export class Membership {
     }
     const current = unrevoked.find(cert => isCurrent(cert.body, nowMs))
     if (current == null) {
-      return { member: false, code: 'ERR_CERTIFICATE_EXPIRED', reason: `the certificate of peer ${peer} expired at ${unrevoked[0].body.expiresAt}` }
+      const issued = unrevoked.filter(cert => Date.parse(cert.body.issuedAt) <= nowMs + CLOCK_SKEW_MAX_MS)
+      if (issued.length === 0) {
+        return { member: false, code: 'ERR_CERTIFICATE_NOT_YET_VALID', reason: `the certificate of peer ${peer} is issued at ${unrevoked[0].body.issuedAt}, in the future; check the clocks` }
+      }
+      return { member: false, code: 'ERR_CERTIFICATE_EXPIRED', reason: `the certificate of peer ${peer} expired at ${issued[0].body.expiresAt}` }
     }
     return { member: true, certificate: current }
   }

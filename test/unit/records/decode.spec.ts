@@ -192,3 +192,16 @@ describe('body schemas', () => {
     assert.match(result.ok ? '' : result.error.message, /; and \d+ more$/)
   })
 })
+
+describe('feed links', () => {
+  for (const [seq, prev] of [[1, 'rep_' + 'a'.repeat(52)], [2, null]] as const) {
+    it(`rejects seq ${seq} with prev ${prev === null ? 'null' : 'set'}`, () => {
+      const record = envelope('certificate')
+      record.body.seq = seq
+      record.body.prev = prev
+      const result = parseRecord(record)
+      assert.equal(result.ok, false)
+      assert.match(result.ok ? '' : result.error.message, /prev must be null exactly at seq 1/)
+    })
+  }
+})

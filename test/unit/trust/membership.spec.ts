@@ -92,6 +92,11 @@ describe('membership', () => {
     assert.equal(code(garden, nowMs + 1), 'ERR_CERTIFICATE_EXPIRED')
   })
 
+  it('rejects a certificate issued in the future', () => {
+    membership.addCertificate(certificate(alice, garden, { issuedAt: iso(nowMs + CLOCK_SKEW_MAX_MS + 1) }))
+    assert.equal(code(), 'ERR_CERTIFICATE_NOT_YET_VALID')
+  })
+
   it('accepts an issue time within skew', () => {
     membership.addCertificate(certificate(alice, garden, { issuedAt: iso(nowMs + CLOCK_SKEW_MAX_MS) }))
     assert.equal(code(), undefined)
