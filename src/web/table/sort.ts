@@ -1,16 +1,30 @@
 import type { GardenSummary } from '../../store/index.ts'
-import { columnOf } from './columns.ts'
+import { columnOf, naturalKey } from './columns.ts'
 import type { ColumnKey, SortValue } from './columns.ts'
 import type { SortDirection } from './query.ts'
 
-const collator = new Intl.Collator('en', { numeric: true })
+interface SortEntry {
+  garden: GardenSummary
+  value: SortValue
+  /** Natural key of the garden's name, for ties. */
+  name: string
+}
 
-/** Orders two gardens whose sort values are equal: by name, then peer id. */
-function compareTie (a: GardenSummary, b: GardenSummary): number {
-  const byName = collator.compare(a.name, b.name)
-  if (byName !== 0) return byName
-  if (a.peer === b.peer) return 0
-  return a.peer < b.peer ? -1 : 1
+function compareRaw (a: string | number, b: string | number): number {
+  if (a < b) return -1
+  return a > b ? 1 : 0
+}
+
+/** Orders two sort values; a missing value is greater than every present one. */
+function compareValues (a: SortValue, b: SortValue): number {
+  if (a === undefined) return b === undefined ? 0 : 1
+  if (b === undefined) return -1
+  return compareRaw(a, b)
+}
+
+/** Orders two gardens whose sort values are equal: by name in natural order, then as written, then by peer id. */
+function compareTie (a: SortEntry, b: SortEntry): number {
+  return compareRaw(a.name, b.name) || compareRaw(a.garden.name, b.garden.name) || compareRaw(a.garden.peer, b.garden.peer)
 }
 
 /**
@@ -22,18 +36,16 @@ function compareTie (a: GardenSummary, b: GardenSummary): number {
 export function sortGardens (gardens: readonly GardenSummary[], sort: ColumnKey, dir: SortDirection): GardenSummary[] {
   const column = columnOf(sort)
   const sign = dir === 'asc' ? 1 : -1
-  const keyed = gardens.map(garden => ({ garden, value: column.sortValue(garden) }))
-  keyed.sort((a, b) => {
-    const order = compareValues(a.value, b.value, column.compare)
-    return order !== 0 ? sign * order : compareTie(a.garden, b.garden)
+  const entries: SortEntry[] = gardens.map(garden => {
+    const raw = column.sortValue(garden)
+    const value = column.natural && raw !== undefined ? naturalKey(String(raw)) : raw
+    return { garden, value, name: naturalKey(garden.name) }
   })
-  return keyed.map(entry => entry.garden)
-}
-
-function compareValues (a: SortValue, b: SortValue, compare: (a: string | number, b: string | number) => number): number {
-  if (a === undefined) return b === undefined ? 0 : 1
-  if (b === undefined) return -1
-  return compare(a, b)
+  entries.sort((a, b) => {
+    const order = compareValues(a.value, b.value)
+    return order !== 0 ? sign * order : compareTie(a, b)
+  })
+  return entries.map(entry => entry.garden)
 }
 
 export interface Page<T> {

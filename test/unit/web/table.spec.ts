@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict'
 import type { GardenSummary } from '../../../src/store/index.ts'
 import {
-  DEFAULT_COLUMNS, DEFAULT_PAGE_SIZE, PAGE_SIZE_MAX, pageOf, parseCols, parseTableQuery, sortGardens,
+  DEFAULT_COLUMNS, DEFAULT_PAGE_SIZE, PAGE_SIZE_MAX, naturalKey, pageOf, parseCols, parseTableQuery, sortGardens,
   sortHref, tableHref, toggleColumnHref
 } from '../../../src/web/table/index.ts'
 import type { DeploymentResult } from '../../../src/records/index.ts'
@@ -90,10 +90,29 @@ describe('web table', () => {
       assert.deepEqual(names(sortGardens(list, 'pending', 'asc')), ['one', 'two', 'idle'])
     })
 
+    it('names sort ignoring case', () => {
+      const sorted = sortGardens([garden('beta'), garden('alpha'), garden('Alpha')], 'name', 'asc')
+      assert.deepEqual(names(sorted), ['Alpha', 'alpha', 'beta'])
+    })
+
     it('leaves the input unchanged', () => {
       const list = [garden('b'), garden('a')]
       sortGardens(list, 'name', 'asc')
       assert.deepEqual(names(list), ['b', 'a'])
+    })
+  })
+
+  describe('naturalKey', () => {
+    it('orders numbers by value', () => {
+      assert.ok(naturalKey('garden-2') < naturalKey('garden-10'))
+    })
+
+    it('orders versions by value', () => {
+      assert.ok(naturalKey('0.9.1') < naturalKey('0.10.0'))
+    })
+
+    it('ignores case', () => {
+      assert.equal(naturalKey('Garden-1'), naturalKey('garden-1'))
     })
   })
 
