@@ -22,7 +22,8 @@ export const nodeFileSchema = z.strictObject({
   bootstrap: z.array(z.string()).default([]),
   listen: z.array(z.string()).default(['/ip4/0.0.0.0/tcp/0']),
   syncIntervalMs: z.number().int().min(0).optional(),
-  membershipGraceMs: z.number().int().min(0).optional()
+  membershipGraceMs: z.number().int().min(0).optional(),
+  redialMaxMembers: z.number().int().min(0).optional()
 })
 
 export type NodeFile = z.infer<typeof nodeFileSchema>
@@ -73,7 +74,8 @@ export async function startNode (file: NodeFile, logger: Logger): Promise<Runnin
     listenAddresses: file.listen,
     bootstrap: file.bootstrap,
     ...(file.syncIntervalMs != null ? { syncIntervalMs: file.syncIntervalMs } : {}),
-    ...(file.membershipGraceMs != null ? { membershipGraceMs: file.membershipGraceMs } : {})
+    ...(file.membershipGraceMs != null ? { membershipGraceMs: file.membershipGraceMs } : {}),
+    ...(file.redialMaxMembers != null ? { redialMaxMembers: file.redialMaxMembers } : {})
   })
   try {
     await node.trust.load()

@@ -7,11 +7,11 @@ import type { FleetProtocols } from './options.ts'
 import type { Logger } from '../logger.ts'
 
 /**
- * Score given to peers that are not members: below gossipsub's publish
- * threshold (-50 by default, scaled by the app-specific weight of 10), so
- * nothing is published or gossiped to them and they never join a mesh, yet
- * above the graylist threshold (-80), so their subscriptions still register
- * and they become full gossip peers once their certificate is accepted.
+ * Application score of peers that are not members. Times gossipsub's
+ * default weight of 10 it is -60, below the publish threshold (-50), so
+ * nothing is published or gossiped to them and they never join a mesh.
+ * It stays above the graylist threshold (-80), so their subscriptions
+ * still register and they become full gossip peers once admitted.
  */
 export const NON_MEMBER_APP_SCORE = -6
 

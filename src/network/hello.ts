@@ -10,11 +10,11 @@ import { HELLO_MAX_RECORDS } from './options.ts'
 import type { TrustState } from './trust-state.ts'
 
 /**
- * The hello exchange: the caller sends its root version and its own
- * certificates; the other side replies with its own certificates, the root
- * versions the caller lacks, and certificates that enroll the caller, which
- * is how a new garden receives its certificate from the first member it
- * reaches. Both sides of a new connection call, so both learn both.
+ * The hello exchange. The caller sends its root version and its own
+ * certificates. The other side replies with the root versions the caller
+ * lacks, its own certificates and the certificates that enroll the caller.
+ * That is how a new garden receives its certificate from the first member
+ * it reaches. Both sides of a new connection call, so each learns both.
  */
 const helloHeaderSchema = z.strictObject({
   rootVersion: z.number().int().min(0),
@@ -45,6 +45,7 @@ export async function sendHello (components: HelloComponents, init: HelloInit, c
     await writeHello(frames, components.trust.root.body.version, own)
     const records = await readHello(frames)
     await stream.close({ signal: init.signal })
+    init.signal.throwIfAborted()
     return await ingestAll(components, records.records, connection.remotePeer.toString())
   } catch (err) {
     stream.abort(err as Error)
@@ -61,6 +62,7 @@ export async function handleHello (components: HelloComponents, init: HelloInit,
     const reply = await replyRecords(components, caller, request.rootVersion)
     await writeHello(frames, components.trust.root.body.version, fitBudget(reply, init.maxBytes))
     await stream.close({ signal: init.signal })
+    init.signal.throwIfAborted()
     await ingestAll(components, request.records, caller)
   } catch (err) {
     components.logger.debug({ err, peer: caller }, 'hello from peer failed')
@@ -86,7 +88,7 @@ async function readHello (frames: FrameStream): Promise<{ rootVersion: number, r
   return { rootVersion: header.rootVersion, records: await frames.readRecords(header.count) }
 }
 
-/** The root versions after the caller's, our certificates, and certificates that enroll the caller. */
+/** Collects the root versions after the caller's, our certificates, and certificates that enroll the caller. */
 async function replyRecords (components: HelloComponents, caller: string, callerRootVersion: number): Promise<SignedRecord[]> {
   const { store, trust, self } = components
   const roots: SignedRecord[] = []

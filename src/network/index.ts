@@ -32,7 +32,7 @@ export type { PeerStatusChange } from './trust-state.ts'
 export type { SyncSummary } from './sync.ts'
 export { ProtocolError } from './frames.ts'
 
-/** How a garden learned of an intent, as the policy's triggers name it. */
+/** The path by which a garden learned of an intent, named as policy triggers are. */
 export type IntentTrigger = 'realtime' | 'poll_on_connect'
 
 export interface IntentEvent {
@@ -105,6 +105,8 @@ export class FleetNode extends EventEmitter<FleetNodeEvents> {
   #controller = new AbortController()
   #syncTimer?: ReturnType<typeof setInterval>
   readonly #syncing = new Map<string, Promise<SyncSummary | undefined>>()
+  /** Hello and sync exchanges in flight, awaited by stop so none touches the store after it. */
+  readonly #inFlight = new Set<Promise<unknown>>()
   readonly #settled: SettledCursors = new Map()
   readonly #onStatus = (change: PeerStatusChange): void => { this.#statusChanged(change) }
 
@@ -153,10 +155,10 @@ export class FleetNode extends EventEmitter<FleetNodeEvents> {
     const libp2p = await createFleetLibp2p(this.#components.nodeKey, this.#init, this.protocols, this.trust)
     this.#libp2p = libp2p
     await libp2p.handle(this.protocols.hello, async (stream, connection) => {
-      await handleHello(this.#helloComponents(), this.#helloInit(), stream, connection)
+      await this.#track(handleHello(this.#helloComponents(), this.#helloInit(), stream, connection))
     }, { maxInboundStreams: 4 })
     await this.handle(this.protocols.sync, async (stream, connection) => {
-      await serveSync(this.#syncComponents(), this.#syncInit(), stream, connection)
+      await this.#track(serveSync(this.#syncComponents(), this.#syncInit(), stream, connection))
     }, { maxInboundStreams: 4 })
     this.#gate = new MemberGate({ libp2p, trust: this.trust, logger: this.#log }, {
       graceMs: this.#init.membershipGraceMs,
@@ -187,7 +189,7 @@ export class FleetNode extends EventEmitter<FleetNodeEvents> {
     this.#controller.abort()
     detachValidators(libp2p.services.pubsub, this.protocols)
     this.trust.off('status', this.#onStatus)
-    await Promise.allSettled(this.#syncing.values())
+    await Promise.allSettled([...this.#syncing.values(), ...this.#inFlight])
     await libp2p.stop()
     this.#libp2p = undefined
     this.#log.info({ peer: this.peerId }, 'fleet node stopped')
@@ -338,9 +340,9 @@ export class FleetNode extends EventEmitter<FleetNodeEvents> {
     if (connection.direction !== 'outbound' && connection.direction !== 'inbound') {
       return
     }
-    sendHello(this.#helloComponents(), this.#helloInit(), connection, this.protocols.hello)
+    const greeting = sendHello(this.#helloComponents(), this.#helloInit(), connection, this.protocols.hello)
       .then(() => {
-        if (this.trust.isMember(peer)) {
+        if (this.trust.isMember(peer) && !this.#controller.signal.aborted) {
           this.syncWith(peer).catch(() => {})
         }
       })
@@ -349,6 +351,17 @@ export class FleetNode extends EventEmitter<FleetNodeEvents> {
           this.#log.debug({ peer, err: (err as Error).message }, 'hello to peer failed')
         }
       })
+    this.#track(greeting).catch(() => {})
+  }
+
+  /** Remembers `work` until it settles, so that stop can wait for it. */
+  async #track<T> (work: Promise<T>): Promise<T> {
+    this.#inFlight.add(work)
+    try {
+      return await work
+    } finally {
+      this.#inFlight.delete(work)
+    }
   }
 
   #statusChanged (change: PeerStatusChange): void {

@@ -8,10 +8,10 @@ import { TOPIC_OF_TYPE } from './options.ts'
 import type { TrustState } from './trust-state.ts'
 
 /**
- * What gossip and sync do with a message: `accept` (new and valid: stored
- * and forwarded), `ignore` (known, stale, not yet judgeable, or our own
- * failure: dropped, the sender keeps its score) or `reject` (invalid: the
- * sender's score drops).
+ * The outcome of a received record: `accept` (new and valid, so stored and
+ * forwarded), `ignore` (known, stale, not yet judgeable, or our own
+ * failure, so dropped while the sender keeps its score) or `reject`
+ * (invalid, so the sender's score drops).
  */
 export type IngestAction = 'accept' | 'ignore' | 'reject'
 

@@ -197,7 +197,7 @@ export class MemberGate {
   }
 }
 
-/** The peer id in a target: the target itself, or the `/p2p/` part of a multiaddr. */
+/** Extracts the peer id of a target: the target itself, or the `/p2p/` part of a multiaddr. */
 function peerOf (target: string): string | undefined {
   if (!target.startsWith('/')) {
     return target

@@ -2,9 +2,9 @@ import type { Connection, Stream } from '@libp2p/interface'
 import { z } from 'zod'
 import type { Logger } from '../logger.ts'
 import { RECORD_MAX_BYTES, peerIdSchema } from '../records/index.ts'
-import type { SignedRecord } from '../records/index.ts'
+import type { RecordType, SignedRecord } from '../records/index.ts'
 import type { RecordStore } from '../store/index.ts'
-import { FrameStream, encodeJson } from './frames.ts'
+import { FrameStream, ProtocolError, encodeJson } from './frames.ts'
 import type { Ingest, IngestResult } from './ingest.ts'
 import { SYNC_MAX_ROUNDS, SYNC_REQUEST_MAX_AUTHORS, SYNC_REQUEST_MAX_BYTES } from './options.ts'
 import type { TrustState } from './trust-state.ts'
@@ -12,20 +12,29 @@ import type { TrustState } from './trust-state.ts'
 /**
  * Sync is a pull: the caller sends, per author, the seq after which it
  * wants records (its contiguous head at first, then the last seq received),
- * and the other side answers with one bounded batch and whether more
+ * and the other side replies with one bounded batch and whether more
  * remains. Because the first cursors are the caller's store heads, an
  * interrupted session resumes where the durable records end, and a gap in a
  * feed is fetched again instead of skipped.
  */
 const authorSchema = z.union([z.literal('root'), peerIdSchema])
 
+const cursorsSchema = z.record(authorSchema, z.number().int().min(0).max(Number.MAX_SAFE_INTEGER))
+
 const requestSchema = z.strictObject({
-  after: z.record(authorSchema, z.number().int().min(0).max(Number.MAX_SAFE_INTEGER))
+  after: cursorsSchema
 }).refine(request => Object.keys(request.after).length <= SYNC_REQUEST_MAX_AUTHORS, `at most ${SYNC_REQUEST_MAX_AUTHORS} authors`)
 
+/**
+ * A batch is a JSON header frame, then (when `count` > 0) one frame with
+ * the records, each preceded by its length as a 4-byte big-endian integer.
+ * `next` holds the last seq sent per author, so the caller can request the
+ * next batch before it has judged this one.
+ */
 const batchHeaderSchema = z.strictObject({
   count: z.number().int().min(0),
-  more: z.boolean()
+  more: z.boolean(),
+  next: cursorsSchema
 })
 
 export interface SyncComponents {
@@ -53,7 +62,11 @@ export interface SyncSummary {
 /** Authors whose feeds the caller has settled past records it cannot store (expired, stale roots). */
 export type SettledCursors = Map<string, number>
 
-/** Pulls what `connection`'s peer has and we lack, in batches, through the ingest pipeline. */
+/**
+ * Pulls what `connection`'s peer has and we lack, in batches, through the
+ * ingest pipeline. The request for the next batch goes out before this
+ * batch is ingested, so the peer reads its store while we verify.
+ */
 export async function pullFrom (components: SyncComponents, init: SyncInit, connection: Connection,
   protocol: string, settled: SettledCursors): Promise<SyncSummary> {
   const stream = await connection.newStream(protocol, { signal: init.signal })
@@ -63,18 +76,19 @@ export async function pullFrom (components: SyncComponents, init: SyncInit, conn
     const frames = responseFrames(stream, init)
     const after = await startCursors(components.store, settled)
     const contiguous = new Map(after)
+    await frames.writeJson({ after: Object.fromEntries(after) })
     let more = true
-    while (more && summary.rounds < SYNC_MAX_ROUNDS) {
+    while (more) {
       summary.rounds++
-      await frames.writeJson({ after: Object.fromEntries(after) })
-      frames.resetBudget()
-      const header = await frames.readJson(batchHeaderSchema)
-      if (header.count > init.batchMaxRecords) {
-        throw new Error(`batch of ${header.count} records exceeds ${init.batchMaxRecords}`)
+      const batch = await readBatch(frames, init)
+      more = batch.more && batch.records.length > 0 && summary.rounds < SYNC_MAX_ROUNDS
+      if (more) {
+        for (const [author, seq] of Object.entries(batch.next)) {
+          after.set(author, Math.max(after.get(author) ?? 0, seq))
+        }
+        await frames.writeJson({ after: Object.fromEntries(after) })
       }
-      more = header.more && header.count > 0
-      for (const bytes of await frames.readRecords(header.count)) {
-        const outcome = await components.ingest(bytes, { via: 'sync', from: peer })
+      for (const outcome of await ingestBatch(components.ingest, batch.records, peer)) {
         countOutcome(summary, outcome, components.logger, peer)
         advanceCursors(outcome, after, contiguous)
       }
@@ -88,6 +102,89 @@ export async function pullFrom (components: SyncComponents, init: SyncInit, conn
     stream.abort(err as Error)
     throw err
   }
+}
+
+async function readBatch (frames: FrameStream, init: SyncInit): Promise<{ records: Uint8Array[], more: boolean, next: Record<string, number> }> {
+  frames.resetBudget()
+  const header = await frames.readJson(batchHeaderSchema)
+  if (header.count > init.batchMaxRecords) {
+    throw new ProtocolError(`batch of ${header.count} records exceeds ${init.batchMaxRecords}`, 'ERR_TOO_LARGE')
+  }
+  const records = header.count === 0 ? [] : unpackRecords(await frames.read(), header.count)
+  return { records, more: header.more, next: header.next }
+}
+
+/** Splits a batch frame into its `count` length-prefixed records. */
+export function unpackRecords (frame: Uint8Array, count: number): Uint8Array[] {
+  const view = new DataView(frame.buffer, frame.byteOffset, frame.byteLength)
+  const records: Uint8Array[] = []
+  let offset = 0
+  for (let i = 0; i < count; i++) {
+    if (offset + 4 > frame.byteLength) {
+      throw new ProtocolError(`batch frame ends after ${i} of ${count} records`)
+    }
+    const length = view.getUint32(offset)
+    offset += 4
+    if (length > RECORD_MAX_BYTES || offset + length > frame.byteLength) {
+      throw new ProtocolError(`record ${i} of the batch claims ${length} bytes, more than the frame or the record limit`)
+    }
+    records.push(frame.subarray(offset, offset + length))
+    offset += length
+  }
+  if (offset !== frame.byteLength) {
+    throw new ProtocolError(`batch frame has ${frame.byteLength - offset} bytes after its ${count} records`)
+  }
+  return records
+}
+
+export function packRecords (records: SignedRecord[]): Uint8Array {
+  const size = records.reduce((total, record) => total + 4 + record.bytes.byteLength, 0)
+  const frame = new Uint8Array(size)
+  const view = new DataView(frame.buffer)
+  let offset = 0
+  for (const record of records) {
+    view.setUint32(offset, record.bytes.byteLength)
+    frame.set(record.bytes, offset + 4)
+    offset += 4 + record.bytes.byteLength
+  }
+  return frame
+}
+
+/** Record types that decide the authority of others: they are ingested one by one, in order, first. */
+const TRUST_TYPES = new Set<string>(['root', 'certificate', 'revocation'] satisfies RecordType[])
+
+/**
+ * Ingests one batch. Trust records go first and in order, because a
+ * certificate must be applied before its garden's reports can be judged.
+ * The rest run concurrently, so the store writes them in one durable group
+ * instead of one fsync each. Outcomes keep the batch order.
+ */
+async function ingestBatch (ingest: Ingest, batch: Uint8Array[], peer: string): Promise<IngestResult[]> {
+  const outcomes: IngestResult[] = new Array(batch.length)
+  const rest: number[] = []
+  for (const [index, bytes] of batch.entries()) {
+    if (TRUST_TYPES.has(peekType(bytes))) {
+      outcomes[index] = await ingest(bytes, { via: 'sync', from: peer })
+    } else {
+      rest.push(index)
+    }
+  }
+  await Promise.all(rest.map(async index => {
+    outcomes[index] = await ingest(batch[index], { via: 'sync', from: peer })
+  }))
+  return outcomes
+}
+
+const tailDecoder = new TextDecoder()
+
+/**
+ * Reads the record type from the end of the canonical envelope, where JCS
+ * puts the `type` key, without parsing the whole record. Bytes in another
+ * form only lose their place in the order; ingest still judges them fully.
+ */
+function peekType (bytes: Uint8Array): string {
+  const tail = tailDecoder.decode(bytes.subarray(Math.max(0, bytes.byteLength - 32)))
+  return /"type":"([a-z]+)"}$/.exec(tail)?.[1] ?? ''
 }
 
 async function startCursors (store: RecordStore, settled: SettledCursors): Promise<Map<string, number>> {
@@ -122,7 +219,7 @@ function advanceCursors (outcome: IngestResult, after: Map<string, number>, cont
   }
 }
 
-/** Serves one sync session: answers each request with a bounded batch until nothing remains. */
+/** Serves one sync session: replies to each request with a bounded batch until nothing remains. */
 export async function serveSync (components: SyncComponents, init: SyncInit, stream: Stream, connection: Connection): Promise<void> {
   const peer = connection.remotePeer.toString()
   const frames = new FrameStream(stream, {
@@ -136,7 +233,12 @@ export async function serveSync (components: SyncComponents, init: SyncInit, str
       frames.resetBudget()
       const request = await frames.readJson(requestSchema)
       const batch = await selectBatch(components, init, new Map(Object.entries(request.after)))
-      await frames.writeMany([encodeJson({ count: batch.records.length, more: batch.more }), ...batch.records.map(record => record.bytes)])
+      const next: Record<string, number> = {}
+      for (const record of batch.records) {
+        next[record.author] = Math.max(next[record.author] ?? 0, record.seq)
+      }
+      const header = encodeJson({ count: batch.records.length, more: batch.more, next })
+      await frames.writeMany(batch.records.length === 0 ? [header] : [header, packRecords(batch.records)])
       if (!batch.more) {
         break
       }
@@ -182,10 +284,11 @@ function orderAuthors (authors: string[], trust: TrustState): string[] {
 }
 
 function responseFrames (stream: Stream, init: SyncInit): FrameStream {
+  // One batch may end with a record that crosses the byte limit.
+  const batchMaxBytes = init.batchMaxBytes + RECORD_MAX_BYTES + 4 * init.batchMaxRecords
   return new FrameStream(stream, {
-    maxFrameBytes: RECORD_MAX_BYTES,
-    // One batch may end with a record that crosses the byte limit.
-    maxTotalBytes: init.batchMaxBytes + RECORD_MAX_BYTES + 4096,
+    maxFrameBytes: batchMaxBytes,
+    maxTotalBytes: batchMaxBytes + SYNC_REQUEST_MAX_BYTES,
     readTimeoutMs: init.readTimeoutMs,
     signal: init.signal
   })

@@ -23,7 +23,7 @@ export interface TrustStateComponents {
 }
 
 /**
- * The fleet's trust as this node sees it: the current root (walked from the
+ * The fleet's trust from this node's records: the current root (walked from the
  * pinned one through stored versions) and the membership of every peer with
  * a certificate. Accepted control records update it in place.
  */

@@ -71,7 +71,7 @@ function recordJson (record: SignedRecord): string {
  * and starts `scripts/fleet-node.ts` on it with this process's Node.
  */
 export async function spawnFleetNode (dir: string, fleet: TestFleet, member: TestMember,
-  options: { bootstrap?: string[], records?: SignedRecord[], syncIntervalMs?: number, env?: NodeJS.ProcessEnv } = {}): Promise<FleetProcess> {
+  options: { bootstrap?: string[], records?: SignedRecord[], syncIntervalMs?: number, redialMaxMembers?: number, env?: NodeJS.ProcessEnv } = {}): Promise<FleetProcess> {
   const keyPath = join(dir, 'node.pem')
   await writeKeyFile(keyPath, member.key)
   const rootPath = join(dir, 'root.json')
@@ -90,7 +90,8 @@ export async function spawnFleetNode (dir: string, fleet: TestFleet, member: Tes
     recordPaths,
     bootstrap: options.bootstrap ?? [],
     listen: ['/ip4/127.0.0.1/tcp/0'],
-    ...(options.syncIntervalMs != null ? { syncIntervalMs: options.syncIntervalMs } : {})
+    ...(options.syncIntervalMs != null ? { syncIntervalMs: options.syncIntervalMs } : {}),
+    ...(options.redialMaxMembers != null ? { redialMaxMembers: options.redialMaxMembers } : {})
   }))
   const child = spawn(process.execPath, [FLEET_NODE_SCRIPT, nodeFile], {
     stdio: ['ignore', 'pipe', 'inherit'],

@@ -191,9 +191,10 @@ describe('ingest', () => {
   })
 
   it('ignores a refused author', async () => {
-    await s.ingest(reportBy(s.fleet, 0, 1, null).bytes, GOSSIP)
+    const first = reportBy(s.fleet, 0, 1, null)
+    await s.ingest(first.bytes, GOSSIP)
     await s.ingest(reportBy(s.fleet, 0, 1, null, Date.now() - 1000).bytes, GOSSIP)
-    const outcome = await s.ingest(reportBy(s.fleet, 0, 2, null).bytes, GOSSIP)
+    const outcome = await s.ingest(reportBy(s.fleet, 0, 2, first.id).bytes, GOSSIP)
     assert.equal(outcome.action, 'ignore')
     assert.equal(outcome.code, 'ERR_AUTHOR_REFUSED')
   })
