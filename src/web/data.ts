@@ -1,8 +1,8 @@
 import type { Logger } from '../logger.ts'
 import type { SignedRecord } from '../records/index.ts'
 import type { GardenSummary, IntentSummary, RecordStore } from '../store/index.ts'
-import { sortGardens } from './table/index.ts'
-import type { ColumnKey, SortDirection } from './table/index.ts'
+import { GardenCache } from './garden-cache.ts'
+import type { ColumnKey, SortDirection, SortedGardens } from './table/index.ts'
 import type { AlertView } from './render/alerts-page.ts'
 import type { ReleaseRef } from './render/intent-pages.ts'
 import type { AdminNames } from './render/wording.ts'
@@ -19,18 +19,17 @@ interface TargetIndex {
 }
 
 /**
- * Read model of the web view over the record store. The garden list, its
- * sorted orders and the admin names are cached and dropped when a record
- * that changes them is stored, so a page is built from the store's
- * summaries without a read per row.
+ * Read model of the web view over the record store. The garden list and
+ * its sorted orders are kept current one garden at a time, and the admin
+ * names and alerts are cached until a record changes them, so a page is
+ * built from the store's summaries without a read per row.
  */
 export class WebData {
   readonly store: RecordStore
   readonly #logger: Logger
-  #gardens: Promise<GardenSummary[]> | undefined
-  #sorted = new Map<string, GardenSummary[]>()
-  #names: Map<string, string> | undefined
-  #targets: TargetIndex | undefined
+  readonly #gardens: GardenCache
+  #names: { version: number, names: Map<string, string> } | undefined
+  #targets: { version: number, index: TargetIndex } | undefined
   #admins: Promise<AdminNames> | undefined
   #releases = new Map<string, ReleaseRef[]>()
   #alerts: Promise<AlertView[]> | undefined
@@ -38,6 +37,7 @@ export class WebData {
   constructor (components: { store: RecordStore, logger: Logger }) {
     this.store = components.store
     this.#logger = components.logger
+    this.#gardens = new GardenCache(components.store)
   }
 
   /** Drops what a stored record makes stale. */
@@ -51,9 +51,11 @@ export class WebData {
         break
       case 'certificate':
       case 'revocation':
+        this.#gardens.changed((record as SignedRecord<'certificate'>).body.peer)
+        break
       case 'report':
       case 'event':
-        this.#dropGardens()
+        this.#gardens.changed(record.author)
         break
       default:
         break
@@ -65,42 +67,21 @@ export class WebData {
     this.#alerts = undefined
   }
 
-  #dropGardens (): void {
-    this.#gardens = undefined
-    this.#sorted.clear()
-    this.#names = undefined
-    this.#targets = undefined
-  }
-
   async gardens (): Promise<GardenSummary[]> {
-    if (this.#gardens == null) {
-      const loading = this.store.gardens()
-      this.#gardens = loading
-      loading.catch(() => {
-        if (this.#gardens === loading) this.#dropGardens()
-      })
-    }
-    return await this.#gardens
+    return (await this.#gardens.snapshot()).gardens
   }
 
-  async sortedGardens (sort: ColumnKey, dir: SortDirection): Promise<GardenSummary[]> {
-    const loading = this.#gardens
-    const gardens = await this.gardens()
-    const key = `${sort}:${dir}`
-    let sorted = this.#sorted.get(key)
-    if (sorted == null) {
-      sorted = sortGardens(gardens, sort, dir)
-      // A record stored while sorting made the list stale: keep the result for this request only.
-      if (loading == null || this.#gardens === loading) this.#sorted.set(key, sorted)
-    }
-    return sorted
+  async sortedGardens (sort: ColumnKey, dir: SortDirection): Promise<SortedGardens> {
+    return await this.#gardens.sorted(sort, dir)
   }
 
   /** Garden names by peer id, for pages that list deployments of many gardens. */
   async gardenNames (): Promise<ReadonlyMap<string, string>> {
-    const gardens = await this.gardens()
-    this.#names ??= new Map(gardens.map(garden => [garden.peer, garden.name]))
-    return this.#names
+    const { version, gardens } = await this.#gardens.snapshot()
+    if (this.#names?.version !== version) {
+      this.#names = { version, names: new Map(gardens.map(garden => [garden.peer, garden.name])) }
+    }
+    return this.#names.names
   }
 
   /** How many gardens a list of target selectors (`*`, `name:`, `tag:`, `peer:`) matches now. */
@@ -120,8 +101,8 @@ export class WebData {
   }
 
   async #targetIndex (): Promise<TargetIndex> {
-    const gardens = await this.gardens()
-    if (this.#targets != null) return this.#targets
+    const { version, gardens } = await this.#gardens.snapshot()
+    if (this.#targets?.version === version) return this.#targets.index
     const index: TargetIndex = { all: 0, byName: new Map(), byTag: new Map(), peers: new Set() }
     for (const garden of gardens) {
       if (garden.revoked || garden.certificate == null || !garden.roles.includes('garden')) continue
@@ -130,7 +111,7 @@ export class WebData {
       pushTo(index.byName, garden.name, garden.peer)
       for (const tag of garden.tags) pushTo(index.byTag, tag, garden.peer)
     }
-    this.#targets = index
+    this.#targets = { version, index }
     return index
   }
 

@@ -19,7 +19,8 @@ export const RELATED_DEPLOYMENTS_MAX = 100
 
 export async function loadGardens (data: WebData, query: TableQuery, nowMs: number): Promise<GardensView> {
   const sorted = await data.sortedGardens(query.sort, query.dir)
-  return { query, page: pageOf(sorted, query.page, query.size), nowMs }
+  const page = pageOf(sorted.entries, query.page, query.size)
+  return { query, page: { ...page, rows: page.rows.map(entry => entry.garden) }, nowMs }
 }
 
 export async function loadGarden (data: WebData, peer: string, nowMs: number): Promise<GardenView> {

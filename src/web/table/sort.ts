@@ -3,11 +3,19 @@ import { columnOf, naturalKey } from './columns.ts'
 import type { ColumnKey, SortValue } from './columns.ts'
 import type { SortDirection } from './query.ts'
 
-interface SortEntry {
+/** A garden with its sort value and name key, computed once per sort. */
+export interface SortEntry {
   garden: GardenSummary
   value: SortValue
   /** Natural key of the garden's name, for ties. */
   name: string
+}
+
+/** Gardens in the order of one column and direction. */
+export interface SortedGardens {
+  sort: ColumnKey
+  dir: SortDirection
+  entries: SortEntry[]
 }
 
 function compareRaw (a: string | number, b: string | number): number {
@@ -27,25 +35,57 @@ function compareTie (a: SortEntry, b: SortEntry): number {
   return compareRaw(a.name, b.name) || compareRaw(a.garden.name, b.garden.name) || compareRaw(a.garden.peer, b.garden.peer)
 }
 
+function compareEntries (a: SortEntry, b: SortEntry, dir: SortDirection): number {
+  const order = compareValues(a.value, b.value)
+  if (order === 0) return compareTie(a, b)
+  return dir === 'asc' ? order : -order
+}
+
+function entryOf (garden: GardenSummary, sort: ColumnKey): SortEntry {
+  const column = columnOf(sort)
+  const raw = column.sortValue(garden)
+  const value = column.natural && raw !== undefined ? naturalKey(String(raw)) : raw
+  return { garden, value, name: naturalKey(garden.name) }
+}
+
 /**
  * Sorts gardens by a column without changing the input. A garden without a
  * value (one that never deployed, for the result column) counts as greater
  * than every value, so it comes last ascending and first descending. Ties
  * are broken by name and peer id in ascending order in both directions.
  */
-export function sortGardens (gardens: readonly GardenSummary[], sort: ColumnKey, dir: SortDirection): GardenSummary[] {
-  const column = columnOf(sort)
-  const sign = dir === 'asc' ? 1 : -1
-  const entries: SortEntry[] = gardens.map(garden => {
-    const raw = column.sortValue(garden)
-    const value = column.natural && raw !== undefined ? naturalKey(String(raw)) : raw
-    return { garden, value, name: naturalKey(garden.name) }
-  })
-  entries.sort((a, b) => {
-    const order = compareValues(a.value, b.value)
-    return order !== 0 ? sign * order : compareTie(a, b)
-  })
-  return entries.map(entry => entry.garden)
+export function sortedGardens (gardens: Iterable<GardenSummary>, sort: ColumnKey, dir: SortDirection): SortedGardens {
+  const entries = Array.from(gardens, garden => entryOf(garden, sort))
+  entries.sort((a, b) => compareEntries(a, b, dir))
+  return { sort, dir, entries }
+}
+
+export function sortGardens (gardens: Iterable<GardenSummary>, sort: ColumnKey, dir: SortDirection): GardenSummary[] {
+  return sortedGardens(gardens, sort, dir).entries.map(entry => entry.garden)
+}
+
+/**
+ * Replaces one garden in a sorted list in place: removes the entry of
+ * `peer`, then inserts `garden` (if any) where a full sort would put it.
+ * Costs a scan and a binary search instead of a sort of every garden.
+ */
+export function replaceSorted (sorted: SortedGardens, peer: string, garden: GardenSummary | undefined): void {
+  const entries = sorted.entries
+  const old = entries.findIndex(entry => entry.garden.peer === peer)
+  if (old !== -1) entries.splice(old, 1)
+  if (garden == null) return
+  const entry = entryOf(garden, sorted.sort)
+  let low = 0
+  let high = entries.length
+  while (low < high) {
+    const middle = (low + high) >>> 1
+    if (compareEntries(entries[middle], entry, sorted.dir) <= 0) {
+      low = middle + 1
+    } else {
+      high = middle
+    }
+  }
+  entries.splice(low, 0, entry)
 }
 
 export interface Page<T> {

@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict'
 import type { GardenSummary } from '../../../src/store/index.ts'
 import {
-  DEFAULT_COLUMNS, DEFAULT_PAGE_SIZE, PAGE_SIZE_MAX, naturalKey, pageOf, parseCols, parseTableQuery, sortGardens,
+  COLUMN_KEYS, DEFAULT_COLUMNS, DEFAULT_PAGE_SIZE, PAGE_SIZE_MAX, naturalKey, pageOf, parseCols, parseTableQuery,
+  replaceSorted, sortGardens, sortedGardens,
   sortHref, tableHref, toggleColumnHref
 } from '../../../src/web/table/index.ts'
 import type { DeploymentResult } from '../../../src/records/index.ts'
@@ -100,6 +101,43 @@ describe('web table', () => {
       sortGardens(list, 'name', 'asc')
       assert.deepEqual(names(list), ['b', 'a'])
     })
+  })
+
+  describe('replaceSorted', () => {
+    const results: Array<DeploymentResult | undefined> = ['success', 'failure', 'partial', undefined]
+
+    /** A garden whose sort values all derive from `n`, so a table of them has ties and gaps. */
+    function numbered (n: number, version: number): GardenSummary {
+      const result = results[(n + version) % results.length]
+      const base = result == null ? garden(`g-${n % 17}`) : withResult(`g-${n % 17}`, result)
+      return {
+        ...base,
+        peer: `12D3KooW${String(n).padStart(44, '0')}`,
+        agentVersion: version % 3 === 0 ? undefined : `0.${version % 11}.0`,
+        lastSeen: `2026-01-01T00:00:${String(version % 60).padStart(2, '0')}.000Z`,
+        pending: version % 4,
+        tags: version % 2 === 0 ? [] : [`t${version % 5}`]
+      }
+    }
+
+    for (const key of COLUMN_KEYS) {
+      for (const dir of ['asc', 'desc'] as const) {
+        it(`matches a full sort by ${key} ${dir}`, () => {
+          const current = new Map<string, GardenSummary>()
+          for (let n = 0; n < 40; n++) current.set(numbered(n, 0).peer, numbered(n, 0))
+          const sorted = sortedGardens(current.values(), key, dir)
+          for (let step = 1; step <= 60; step++) {
+            const n = (step * 7) % 45
+            const next = step % 9 === 0 ? undefined : numbered(n, step)
+            const peer = numbered(n, 0).peer
+            if (next == null) current.delete(peer)
+            else current.set(peer, next)
+            replaceSorted(sorted, peer, next)
+          }
+          assert.deepEqual(sorted.entries.map(entry => entry.garden), sortGardens(current.values(), key, dir))
+        })
+      }
+    }
   })
 
   describe('naturalKey', () => {
