@@ -1,5 +1,7 @@
 import { readFile } from 'node:fs/promises'
+import { fileURLToPath } from 'node:url'
 import type { FastifyInstance } from 'fastify'
+import { WebViewConfigError } from '../errors.ts'
 
 /** Files the pages load; the Content Security Policy allows scripts and styles from here only. */
 const ASSETS: Record<string, string> = {
@@ -11,10 +13,20 @@ const ASSETS: Record<string, string> = {
 // into dist/ must copy that folder to dist/web/assets.
 const ASSETS_DIR = new URL('../assets/', import.meta.url)
 
+async function readAsset (name: string): Promise<Buffer> {
+  const url = new URL(name, ASSETS_DIR)
+  try {
+    return await readFile(url)
+  } catch (err) {
+    throw new WebViewConfigError(`web view asset ${fileURLToPath(url)} is missing: ` +
+      'a build into dist/ must copy src/web/assets to dist/web/assets', 'ERR_WEB_ASSETS', { cause: err })
+  }
+}
+
 /** Reads the assets once and registers their routes. */
 export async function registerAssets (app: FastifyInstance): Promise<void> {
   for (const [name, type] of Object.entries(ASSETS)) {
-    const content = await readFile(new URL(name, ASSETS_DIR))
+    const content = await readAsset(name)
     app.get(`/assets/${name}`, async (_request, reply) => {
       return await reply.type(type).header('cache-control', 'no-cache').send(content)
     })
