@@ -14,21 +14,25 @@ type Slots = Map<Table<any>, Map<string, unknown>>
  * database, which is valid because only one batch is prepared at a time.
  * A child staging holds the writes of one record, so that a record whose
  * processing fails can be dropped without touching the rest of the batch.
+ * A root staging may read through a `base`: the previous batch, whose write
+ * may still be in flight.
  */
 export class Staging {
   readonly #parent: Staging | undefined
+  readonly #base: Staging | undefined
   readonly #log: Logger
   readonly #writes: Slots = new Map()
   readonly #reads: Slots = new Map()
   #size = 0
 
-  constructor (log: Logger, parent?: Staging) {
+  constructor (log: Logger, init: { parent?: Staging, base?: Staging } = {}) {
     this.#log = log
-    this.#parent = parent
+    this.#parent = init.parent
+    this.#base = init.base
   }
 
   child (): Staging {
-    return new Staging(this.#log, this)
+    return new Staging(this.#log, { parent: this })
   }
 
   async get<V> (table: Table<V>, key: string): Promise<V | undefined> {
@@ -60,7 +64,8 @@ export class Staging {
       return
     }
     const reads = slotsOf(this.#reads, table)
-    const wanted = [...new Set(keys)].filter(key => !reads.has(key))
+    const based = this.#baseWrites(table)
+    const wanted = [...new Set(keys)].filter(key => !reads.has(key) && based?.has(key) !== true)
     if (wanted.length === 0) {
       return
     }
@@ -124,6 +129,10 @@ export class Staging {
     }
   }
 
+  #baseWrites (table: Table<any>): Map<string, unknown> | undefined {
+    return this.#base == null ? undefined : this.#base.#writes.get(table)
+  }
+
   #set (table: Table<any>, key: string, value: unknown): void {
     const writes = slotsOf(this.#writes, table)
     if (!writes.has(key)) {
@@ -133,6 +142,10 @@ export class Staging {
   }
 
   async #read<V> (table: Table<V>, key: string): Promise<V | undefined> {
+    const based = this.#baseWrites(table)
+    if (based?.has(key) === true) {
+      return based.get(key) as V | undefined
+    }
     if (table.memory != null) {
       return table.memory.get(key)
     }

@@ -30,18 +30,28 @@ export interface WriterInit {
   afterCommit: (staging: Staging, committed: CommittedPut[]) => void
 }
 
+/** A group whose batch write has started; `done` resolves to whether it succeeded, and never rejects. */
+interface InFlight {
+  staging: Staging
+  done: Promise<boolean>
+}
+
 /**
  * Serialises every write of a store. Puts queue up and are written in
  * groups: one batch with `sync: true` per group, so a put resolves only
  * once its record, indexes and views are on disk, and a burst of puts
- * costs one fsync instead of one each. Other jobs (compaction) run
- * exclusively between groups.
+ * costs one fsync instead of one each. While one group's batch is being
+ * written, the next group is prepared on top of it, and its batch starts
+ * once the previous one is durable. If that previous batch fails, the
+ * next group is prepared again from the database. Other jobs (compaction)
+ * run exclusively, after every batch before them is durable.
  */
 export class Writer {
   readonly #init: WriterInit
   #chain: Promise<void> = Promise.resolve()
   #pending: PendingPut[] = []
   #scheduled = false
+  #inFlight: InFlight | undefined
 
   constructor (init: WriterInit) {
     this.#init = init
@@ -54,11 +64,12 @@ export class Writer {
     })
   }
 
-  /** Runs `job` after every write queued before it, and before any queued after it. */
+  /** Runs `job` once every write queued before it is durable, and before any write queued after it. */
   async exclusive<T> (job: () => Promise<T>): Promise<T> {
-    const result = this.#chain.then(job)
-    this.#chain = result.then(() => undefined, () => undefined)
-    return await result
+    return await this.#enqueue(async () => {
+      await this.#inFlight?.done
+      return await job()
+    })
   }
 
   /** Resolves once every write queued so far has finished. */
@@ -66,30 +77,38 @@ export class Writer {
     await this.exclusive(async () => {})
   }
 
+  async #enqueue<T> (job: () => Promise<T>): Promise<T> {
+    const result = this.#chain.then(job)
+    this.#chain = result.then(() => undefined, () => undefined)
+    return await result
+  }
+
   #scheduleGroup (): void {
     if (this.#scheduled) {
       return
     }
     this.#scheduled = true
-    this.exclusive(async () => {
+    this.#enqueue(async () => {
       this.#scheduled = false
       const group = this.#pending.splice(0, GROUP_MAX_RECORDS)
       if (this.#pending.length > 0) {
         this.#scheduleGroup()
       }
-      await this.#writeGroup(group)
+      await this.#prepareGroup(group, this.#inFlight)
     }).catch(err => {
       this.#init.log.error({ err }, 'writing a group of records failed')
     })
   }
 
-  async #writeGroup (group: PendingPut[]): Promise<void> {
-    const { db, tables, log } = this.#init
-    const staging = new Staging(log)
-    const staged: Array<{ put: PendingPut, outcome: StageOutcome }> = []
+  /** Stages a group on top of `base`, then starts its batch once `base` is durable. */
+  async #prepareGroup (group: PendingPut[], base: InFlight | undefined): Promise<void> {
+    const { tables, log } = this.#init
+    const staging = new Staging(log, base == null ? {} : { base: base.staging })
+    const staged: StagedPut[] = []
     try {
       await prefetchGroup(staging, tables, group.map(put => put.record))
     } catch (err) {
+      log.error({ err, records: group.length }, 'reading the record store for a group of records failed')
       rejectAll(group, err)
       return
     }
@@ -100,6 +119,22 @@ export class Writer {
       }
     }
 
+    if (base != null && !await base.done) {
+      await this.#prepareGroup(staged.map(({ put }) => put), undefined)
+      return
+    }
+    const inFlight: InFlight = { staging, done: this.#writeGroup(staging, staged) }
+    this.#inFlight = inFlight
+    // A durable batch is in the database and the in-memory tables, so later groups read those instead.
+    inFlight.done = inFlight.done.finally(() => {
+      if (this.#inFlight === inFlight) {
+        this.#inFlight = undefined
+      }
+    })
+  }
+
+  async #writeGroup (staging: Staging, staged: StagedPut[]): Promise<boolean> {
+    const { db, log } = this.#init
     try {
       if (staging.size > 0) {
         await db.batch(staging.operations() as any, { sync: true })
@@ -107,7 +142,7 @@ export class Writer {
     } catch (err) {
       log.error({ err, records: staged.length }, 'writing a batch to the record store failed')
       rejectAll(staged.map(({ put }) => put), err)
-      return
+      return false
     }
     staging.applyToMemory()
     try {
@@ -118,6 +153,7 @@ export class Writer {
     for (const { put, outcome } of staged) {
       put.resolve(outcome.result)
     }
+    return true
   }
 
   /** Stages one record in a child staging, so a failure drops only that record. */
@@ -133,6 +169,11 @@ export class Writer {
       return undefined
     }
   }
+}
+
+interface StagedPut {
+  put: PendingPut
+  outcome: StageOutcome
 }
 
 function rejectAll (puts: PendingPut[], err: unknown): void {

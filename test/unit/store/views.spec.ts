@@ -2,6 +2,7 @@ import assert from 'node:assert/strict'
 import { generateKey } from '../../../src/keys/index.ts'
 import { deploymentId } from '../../../src/records/index.ts'
 import type { SignedRecord } from '../../../src/records/index.ts'
+import { GROUP_MAX_RECORDS } from '../../../src/store/index.ts'
 import type { RecordStore, StoredMeta } from '../../../src/store/index.ts'
 import { FLEET, FeedSigner, at, deployBody, eventBody, metaAt, reportBody, seededRandom, shuffled } from './records.ts'
 import type { EventInit } from './records.ts'
@@ -60,6 +61,25 @@ function fleetHistory (): { arrivals: Arrival[], admin: FeedSigner, gardens: Fee
   event(c, { intent: first.id, seed: 'web', kind: 'staging', offsetMs: 12_000 })
 
   return { arrivals, admin, gardens: [a, b, c], intents: [first.id, second.id] }
+}
+
+/** Signs `eventsPerGarden` events per garden, five per deployment, with every tenth deployment failed. */
+function manyDeployments (gardenCount: number, eventsPerGarden: number): Arrival[] {
+  const intent = 'int_' + 'd'.repeat(52)
+  const arrivals: Arrival[] = []
+  for (let g = 0; g < gardenCount; g++) {
+    const garden = new FeedSigner(generateKey())
+    for (let i = 0; i < eventsPerGarden; i++) {
+      const step = i % 5
+      const seed = `seed-${Math.floor(i / 5)}`
+      const init: EventInit = { intent, seed, garden: garden.key.id, kind: step === 4 ? 'result' : 'staging', offsetMs: i * 1000 }
+      if (step === 4) {
+        init.result = Math.floor(i / 5) % 10 === 0 ? 'failure' : 'success'
+      }
+      arrivals.push({ record: garden.sign('event', eventBody(init)), meta: metaAt(i * 1000 + 500) })
+    }
+  }
+  return arrivals
 }
 
 async function viewsOf (store: RecordStore): Promise<unknown> {
@@ -271,6 +291,19 @@ describe('RecordStore views', () => {
       }
 
       assert.deepEqual(await viewsOf(store), expected)
+    })
+
+    it('gives the same views across batches', async () => {
+      const arrivals = manyDeployments(4, GROUP_MAX_RECORDS / 2)
+      const inOrder = await temp.open()
+      const reordered = await temp.open()
+
+      const results = await inOrder.putMany(arrivals)
+      await reordered.putMany(shuffled(arrivals, seededRandom(99)))
+
+      assert.equal(results.filter(result => result.status === 'stored').length, arrivals.length)
+      assert.deepEqual(await viewsOf(reordered), await viewsOf(inOrder))
+      assert.deepEqual(await reordered.heads(), await inOrder.heads())
     })
 
     it('keeps the views across reopen', async () => {
