@@ -71,7 +71,7 @@ async function openEvents (url: string): Promise<EventStream> {
   }
 }
 
-/** A GET with a chosen Host header, which fetch does not allow to set. */
+/** Sends a GET with a chosen Host header, which fetch does not allow to set, and returns the status. */
 async function getWithHost (url: string, host: string): Promise<number> {
   return await new Promise((resolve, reject) => {
     const request = httpRequest(url, { headers: { host } }, response => {
@@ -147,6 +147,15 @@ describe('web server', () => {
       const text = await (await fetch(url)).text()
       assert.match(text, />alpha</)
       assert.match(text, />beta</)
+    })
+
+    it('malformed table parameters show defaults', async () => {
+      const { url } = await start()
+      const response = await fetch(new URL('?sort=evil&dir=up&page=-1&size=0&cols=%3Cscript%3E', url))
+      assert.equal(response.status, 200)
+      const text = await response.text()
+      assert.match(text, /sorted by name, ascending/)
+      assert.match(text, /class="col-version"/)
     })
 
     it('sets security headers', async () => {
