@@ -1,5 +1,5 @@
 import type { OutgoingHttpHeaders, ServerResponse } from 'node:http'
-import type { FastifyReply, FastifyRequest } from 'fastify'
+import type { FastifyReply } from 'fastify'
 import type { Logger } from '../logger.ts'
 import type { SignedRecord } from '../records/index.ts'
 
@@ -137,7 +137,7 @@ export class LiveHub {
   }
 
   /** Takes over a request's socket as an event stream until either side closes it. */
-  accept (request: FastifyRequest, reply: FastifyReply): void {
+  accept (reply: FastifyReply): void {
     reply.hijack()
     const response = reply.raw
     response.writeHead(200, {
@@ -151,7 +151,7 @@ export class LiveHub {
     const client: Client = { response, lagging: false }
     this.#clients.add(client)
     this.#heartbeatTimer ??= setInterval(() => this.#heartbeat(), this.#options.heartbeatMs)
-    request.raw.on('close', () => this.#remove(client))
+    response.on('close', () => { this.#remove(client) })
     response.on('error', (err) => {
       this.#logger.debug({ err }, 'event stream client failed')
       this.#remove(client)

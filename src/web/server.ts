@@ -84,11 +84,11 @@ export async function buildServer (init: ServerInit, context: RouteContext): Pro
   await registerAssets(app)
   registerPages(app, context)
   registerApi(app, context)
-  app.get('/events', (request, reply) => {
+  app.get('/events', (_request, reply) => {
     if (!context.hub.hasRoom()) {
       throw new HttpError(503, 'ERR_TOO_MANY_CLIENTS', 'too many live update clients: close other tabs of this view or retry later')
     }
-    context.hub.accept(request, reply)
+    context.hub.accept(reply)
   })
   return app
 }

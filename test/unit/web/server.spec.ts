@@ -462,6 +462,21 @@ describe('web server', () => {
       assert.equal((await response.json()).error.code, 'ERR_TOO_MANY_CLIENTS')
     })
 
+    it('a closed client frees its slot', async () => {
+      const { url } = await start({ live: { maxClients: 1 } })
+      const first = await openEvents(url)
+      first.close()
+      let status = 0
+      // The server notices the closed socket shortly after; poll a bounded number of times.
+      for (let attempt = 0; attempt < 50 && status !== 200; attempt++) {
+        const second = await openEvents(url)
+        streams.push(second)
+        status = second.status
+        if (status !== 200) await new Promise(resolve => setTimeout(resolve, 20))
+      }
+      assert.equal(status, 200)
+    })
+
     it('close ends open streams', async () => {
       const started = await start()
       const stream = await openEvents(started.url)
