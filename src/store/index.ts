@@ -1,16 +1,17 @@
 import { EventEmitter } from 'node:events'
-import { Level } from 'level'
 import { silentLogger } from '../logger.ts'
 import type { Logger } from '../logger.ts'
-import { decodeRecord, signRecord } from '../records/index.ts'
-import type { BodyTypes, RecordType, SignedRecord } from '../records/index.ts'
+import type { RecordType, SignedRecord } from '../records/index.ts'
 import type { SigningKey } from '../keys/index.ts'
 import { stageCompaction } from './compaction.ts'
-import { StoreAppendError, StoreClosedError, StoreLockedError, StoreOpenError, StoreVersionError } from './errors.ts'
-import { EMPTY_FEED, readFeedEntry } from './feed.ts'
+import { StoreClosedError } from './errors.ts'
+import { EMPTY_FEED } from './feed.ts'
 import type { FeedState } from './feed.ts'
 import { decodeFeedEntry, feedKey, joinKey, lastPart, prefixRange } from './key-layout.ts'
-import { Staging, decodeOrSkip } from './staging.ts'
+import { FeedAppender } from './append.ts'
+import { checkSchemaVersion, loadMemory, openDatabase } from './open.ts'
+import { READ_PAGE_RECORDS, RecordReader } from './reader.ts'
+import { Staging } from './staging.ts'
 import { isListedGarden, toDeploymentSummary, toGardenSummary, toIntentSummary } from './summaries.ts'
 import type { DeploymentSummary, GardenSummary, IntentSummary } from './summaries.ts'
 import { openTables } from './tables.ts'
@@ -28,12 +29,7 @@ export type { FeedState } from './feed.ts'
 export type { LocalSublevel } from './tables.ts'
 export { GROUP_MAX_RECORDS } from './writer.ts'
 export { COMPACTION_BATCH_RECORDS } from './compaction.ts'
-
-/** Bumped whenever the key layout or a stored value changes shape. */
-export const STORE_SCHEMA_VERSION = '1'
-const SCHEMA_VERSION_KEY = 'schema-version'
-/** Records read per LevelDB call when a query walks an index. */
-const READ_PAGE_RECORDS = 256
+export { STORE_SCHEMA_VERSION } from './open.ts'
 
 export interface RecordStoreInit {
   logger?: Logger
@@ -60,10 +56,11 @@ export class RecordStore extends EventEmitter<RecordStoreEvents> {
   readonly #tables: Tables
   readonly #log: Logger
   readonly #writer: Writer
+  readonly #reader: RecordReader
   /** Frozen summaries of listed gardens, updated after each batch. */
   readonly #gardens = new Map<string, GardenSummary>()
   #gardenList: GardenSummary[] | undefined
-  readonly #appendQueues = new Map<string, Promise<void>>()
+  readonly #appender: FeedAppender
   #closing: Promise<void> | undefined
 
   /** Use `RecordStore.open`, which checks the schema and loads the in-memory tables. */
@@ -73,12 +70,14 @@ export class RecordStore extends EventEmitter<RecordStoreEvents> {
     this.#db = parts.db
     this.#tables = parts.tables
     this.#log = parts.log
+    this.#reader = new RecordReader(parts.tables.records, parts.log)
     this.#writer = new Writer({
       db: parts.db,
       tables: parts.tables,
       log: parts.log,
       afterCommit: (staging, committed) => { this.#afterCommit(staging, committed) }
     })
+    this.#appender = new FeedAppender(parts.tables, this.#writer, parts.log)
     for (const [peer, state] of parts.tables.gardens.memory ?? []) {
       if (isListedGarden(state)) {
         this.#gardens.set(peer, deepFreeze(toGardenSummary(state)))
@@ -116,7 +115,7 @@ export class RecordStore extends EventEmitter<RecordStoreEvents> {
   }
 
   async #closeOnce (): Promise<void> {
-    await Promise.all(this.#appendQueues.values())
+    await this.#appender.idle()
     await this.#writer.idle()
     await this.#db.close()
     this.#log.info({ path: this.path }, 'record store closed')
@@ -129,13 +128,13 @@ export class RecordStore extends EventEmitter<RecordStoreEvents> {
 
   async get (id: string): Promise<SignedRecord | undefined> {
     this.#assertOpen()
-    const [record] = await this.#readRecords([id])
+    const [record] = await this.#reader.readRecords([id])
     return record
   }
 
   async getMeta (id: string): Promise<StoredMeta | undefined> {
     this.#assertOpen()
-    return await this.#readValue(this.#tables.meta, id)
+    return await this.#reader.readValue(this.#tables.meta, id)
   }
 
   async getBySeq (author: string, seq: number): Promise<SignedRecord | undefined> {
@@ -184,7 +183,7 @@ export class RecordStore extends EventEmitter<RecordStoreEvents> {
       lt: prefixRange(author).lt,
       limit: Math.floor(limit)
     }).all()
-    return await this.#readRecords(values.map(value => decodeFeedEntry(value as string).id))
+    return await this.#reader.readRecords(values.map(value => decodeFeedEntry(value as string).id))
   }
 
   /** Positions of `author` up to `upToSeq` that are not stored, from its head on, ascending. */
@@ -222,10 +221,7 @@ export class RecordStore extends EventEmitter<RecordStoreEvents> {
    */
   async append<T extends RecordType> (type: T, body: AppendBody<T>, key: SigningKey): Promise<SignedRecord<T>> {
     this.#assertOpen()
-    if (type === 'root') {
-      throw new StoreAppendError('a root is signed by a threshold of admins; sign it with signRecord and store it with put')
-    }
-    return await this.#inAppendQueue(key.id, async () => await this.#appendNow(type, body, key))
+    return await this.#appender.append(type, body, key)
   }
 
   /**
@@ -261,19 +257,19 @@ export class RecordStore extends EventEmitter<RecordStoreEvents> {
     this.#assertOpen()
     const range = prefixRange(type)
     const bounds = options.sinceIso == null ? { gt: range.gt } : { gte: joinKey(type, options.sinceIso) }
-    yield * this.#walkIndex(this.#tables.byType, { ...bounds, lt: range.lt }, options)
+    yield * this.#reader.walkIndex(this.#tables.byType, { ...bounds, lt: range.lt }, options)
   }
 
   /** Events of a deployment in order of issue time; compacted events are gone. */
   async eventsOfDeployment (deploymentId: string): Promise<Array<SignedRecord<'event'>>> {
     this.#assertOpen()
-    return await this.#collect(this.#tables.byDeployment, deploymentId) as Array<SignedRecord<'event'>>
+    return await this.#reader.collect(this.#tables.byDeployment, deploymentId) as Array<SignedRecord<'event'>>
   }
 
   /** Events of every deployment of an intent in order of issue time. */
   async eventsOfIntent (intentId: string): Promise<Array<SignedRecord<'event'>>> {
     this.#assertOpen()
-    return await this.#collect(this.#tables.byIntent, intentId) as Array<SignedRecord<'event'>>
+    return await this.#reader.collect(this.#tables.byIntent, intentId) as Array<SignedRecord<'event'>>
   }
 
   /** The newest report of a garden by issue time; compaction never drops it. */
@@ -317,7 +313,7 @@ export class RecordStore extends EventEmitter<RecordStoreEvents> {
         if (page.length === 0) {
           break
         }
-        const states = await this.#readValues(this.#tables.deployments, page.map(lastPart))
+        const states = await this.#reader.readValues(this.#tables.deployments, page.map(lastPart))
         const matches = states.filter(state => query.intent == null || state.intent === query.intent)
         found.push(...matches.slice(0, limit - found.length).map(toDeploymentSummary))
       }
@@ -329,14 +325,14 @@ export class RecordStore extends EventEmitter<RecordStoreEvents> {
 
   async deployment (id: string): Promise<DeploymentSummary | undefined> {
     this.#assertOpen()
-    const state = await this.#readValue(this.#tables.deployments, id)
+    const state = await this.#reader.readValue(this.#tables.deployments, id)
     return state == null ? undefined : toDeploymentSummary(state)
   }
 
   /** Intents, newest issue time first, with how many gardens applied each. */
   async intent (id: string): Promise<IntentSummary | undefined> {
     this.#assertOpen()
-    const state = await this.#readValue(this.#tables.intents, id)
+    const state = await this.#reader.readValue(this.#tables.intents, id)
     return state == null ? undefined : toIntentSummary(state)
   }
 
@@ -344,7 +340,7 @@ export class RecordStore extends EventEmitter<RecordStoreEvents> {
     this.#assertOpen()
     const range = prefixRange('intent')
     const keys = await this.#tables.byType.sublevel.keys({ ...range, reverse: true, limit: options.limit ?? -1 }).all()
-    const states = await this.#readValues(this.#tables.intents, keys.map(lastPart))
+    const states = await this.#reader.readValues(this.#tables.intents, keys.map(lastPart))
     return states.map(toIntentSummary).filter(summary => summary != null)
   }
 
@@ -400,42 +396,6 @@ export class RecordStore extends EventEmitter<RecordStoreEvents> {
     return dropped
   }
 
-  async #appendNow<T extends RecordType> (type: T, body: AppendBody<T>, key: SigningKey): Promise<SignedRecord<T>> {
-    const feed = this.#feeds().get(key.id) ?? EMPTY_FEED
-    const seq = feed.last + 1
-    let prev: string | null = null
-    if (feed.last > 0) {
-      const entry = await readFeedEntry(new Staging(this.#log), this.#tables, key.id, feed.last)
-      if (entry == null) {
-        throw new StoreAppendError(`the feed of ${key.id} has no record at its last seq ${feed.last}`)
-      }
-      prev = entry.id
-    }
-    const record = signRecord(type, { ...body, author: key.id, seq, prev } as unknown as BodyTypes[T], [key])
-    const decoded = decodeRecord(record.bytes)
-    if (!decoded.ok) {
-      throw new StoreAppendError(`cannot append an invalid ${type}: ${decoded.error.message}`, { cause: decoded.error })
-    }
-    const result = await this.#writer.put(record, { via: 'local', receivedAt: new Date().toISOString() })
-    if (result.status !== 'stored') {
-      throw new StoreAppendError(`cannot append ${record.id} to the feed of ${key.id}: ${describePutResult(result)}`)
-    }
-    return record
-  }
-
-  async #inAppendQueue<T> (author: string, job: () => Promise<T>): Promise<T> {
-    const previous = this.#appendQueues.get(author) ?? Promise.resolve()
-    const result = previous.then(job)
-    const tail = result.then(() => undefined, () => undefined)
-    this.#appendQueues.set(author, tail)
-    tail.then(() => {
-      if (this.#appendQueues.get(author) === tail) {
-        this.#appendQueues.delete(author)
-      }
-    }, () => {})
-    return await result
-  }
-
   #deploymentIndex (query: DeploymentQuery): { table: Table<string>, range: { gt: string, lt: string } | object } {
     if (query.garden != null) {
       return { table: this.#tables.deploymentsByGarden, range: prefixRange(query.garden) }
@@ -444,80 +404,6 @@ export class RecordStore extends EventEmitter<RecordStoreEvents> {
       return { table: this.#tables.deploymentsByIntent, range: prefixRange(query.intent) }
     }
     return { table: this.#tables.deploymentsByTime, range: {} }
-  }
-
-  async * #walkIndex (table: Table<string>, range: object, options: ListOptions): AsyncGenerator<SignedRecord> {
-    const keys = table.sublevel.keys({ ...range, reverse: options.reverse ?? false, limit: options.limit ?? -1 })
-    try {
-      while (true) {
-        const page = await keys.nextv(READ_PAGE_RECORDS)
-        if (page.length === 0) {
-          return
-        }
-        yield * await this.#readRecords(page.map(lastPart))
-      }
-    } finally {
-      await keys.close()
-    }
-  }
-
-  async #collect (table: Table<string>, prefix: string): Promise<SignedRecord[]> {
-    const records: SignedRecord[] = []
-    for await (const record of this.#walkIndex(table, prefixRange(prefix), {})) {
-      records.push(record)
-    }
-    return records
-  }
-
-  /** Reads and decodes records by id; missing and corrupt ones are left out. */
-  async #readRecords (ids: string[]): Promise<SignedRecord[]> {
-    if (ids.length === 0) {
-      return []
-    }
-    const raws = await this.#tables.records.sublevel.getMany(ids)
-    const records: SignedRecord[] = []
-    ids.forEach((id, index) => {
-      const raw = raws[index]
-      const record = raw == null ? undefined : this.#decodeStored(id, raw as Uint8Array)
-      if (record != null) {
-        records.push(record)
-      }
-    })
-    return records
-  }
-
-  #decodeStored (id: string, bytes: Uint8Array): SignedRecord | undefined {
-    const decoded = decodeRecord(bytes)
-    if (!decoded.ok) {
-      this.#log.warn({ record: id, err: decoded.error }, 'skipping a stored record that does not decode')
-      return undefined
-    }
-    if (decoded.record.id !== id) {
-      this.#log.warn({ record: id, found: decoded.record.id }, 'skipping a stored record whose bytes do not match its id')
-      return undefined
-    }
-    return decoded.record
-  }
-
-  async #readValue<V> (table: Table<V>, key: string): Promise<V | undefined> {
-    const raw = await table.sublevel.get(key)
-    return raw == null ? undefined : decodeOrSkip(table, key, raw, this.#log)
-  }
-
-  async #readValues<V> (table: Table<V>, keys: string[]): Promise<V[]> {
-    if (keys.length === 0) {
-      return []
-    }
-    const raws = await table.sublevel.getMany(keys)
-    const values: V[] = []
-    keys.forEach((key, index) => {
-      const raw = raws[index]
-      const value = raw == null ? undefined : decodeOrSkip(table, key, raw, this.#log)
-      if (value != null) {
-        values.push(value)
-      }
-    })
-    return values
   }
 
   #feeds (): Map<string, FeedState> {
@@ -564,48 +450,6 @@ export class RecordStore extends EventEmitter<RecordStoreEvents> {
   }
 }
 
-async function openDatabase (path: string): Promise<Database> {
-  const db = new Level<string, string>(path)
-  try {
-    await db.open()
-  } catch (err: any) {
-    if (err?.cause?.code === 'LEVEL_LOCKED') {
-      throw new StoreLockedError(path, { cause: err })
-    }
-    throw new StoreOpenError(path, { cause: err?.cause ?? err })
-  }
-  return db
-}
-
-/** Writes the schema version into a new database; rejects an existing one with another or none. */
-async function checkSchemaVersion (db: Database, tables: Tables, path: string): Promise<void> {
-  const found = await tables.system.sublevel.get(SCHEMA_VERSION_KEY) as string | undefined
-  if (found === STORE_SCHEMA_VERSION) {
-    return
-  }
-  if (found == null) {
-    const [anyKey] = await db.keys({ limit: 1 }).all()
-    if (anyKey == null) {
-      await db.batch([{ type: 'put', sublevel: tables.system.sublevel, key: SCHEMA_VERSION_KEY, value: STORE_SCHEMA_VERSION }] as any,
-        { sync: true })
-      return
-    }
-  }
-  throw new StoreVersionError(path, found, STORE_SCHEMA_VERSION)
-}
-
-async function loadMemory<V> (table: Table<V>, log: Logger): Promise<void> {
-  if (table.memory == null) {
-    return
-  }
-  for await (const [key, raw] of table.sublevel.iterator()) {
-    const value = decodeOrSkip(table, key, raw, log)
-    if (value != null) {
-      table.memory.set(key, value)
-    }
-  }
-}
-
 function clampSeq (seq: number): number {
   return Math.max(1, Math.ceil(seq))
 }
@@ -616,17 +460,6 @@ function compareGardens (a: GardenSummary, b: GardenSummary): number {
     return byName
   }
   return a.peer < b.peer ? -1 : Number(a.peer > b.peer)
-}
-
-function describePutResult (result: PutResult): string {
-  switch (result.status) {
-    case 'refused':
-      return result.reason
-    case 'fork':
-      return `it forks the feed at the position of ${result.existing}`
-    default:
-      return `the store returned ${result.status}`
-  }
 }
 
 function deepFreeze<T> (value: T): T {
