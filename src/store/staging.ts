@@ -9,9 +9,10 @@ export type BatchOperation =
 type Slots = Map<Table<any>, Map<string, unknown>>
 
 /**
- * Pending writes of one batch, read through: a read sees the writes staged
- * so far, then the database. The root staging caches what it reads from the
- * database, which is valid because only one batch is prepared at a time.
+ * Pending writes of one batch, read through: a read returns the value
+ * staged so far, else the value staged by the base batch, else the value in
+ * the database. The root staging caches what it reads from the database,
+ * which is valid because only one batch is prepared at a time.
  * A child staging holds the writes of one record, so that a record whose
  * processing fails can be dropped without touching the rest of the batch.
  * A root staging may read through a `base`: the previous batch, whose write
@@ -65,12 +66,12 @@ export class Staging {
     }
     const reads = slotsOf(this.#reads, table)
     const based = this.#baseWrites(table)
-    const wanted = [...new Set(keys)].filter(key => !reads.has(key) && based?.has(key) !== true)
-    if (wanted.length === 0) {
+    const unread = [...new Set(keys)].filter(key => !reads.has(key) && based?.has(key) !== true)
+    if (unread.length === 0) {
       return
     }
-    const raws = await table.sublevel.getMany(wanted)
-    wanted.forEach((key, index) => {
+    const raws = await table.sublevel.getMany(unread)
+    unread.forEach((key, index) => {
       reads.set(key, this.#decode(table, key, raws[index]))
     })
   }
