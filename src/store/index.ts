@@ -181,7 +181,7 @@ export class RecordStore extends EventEmitter<RecordStoreEvents> {
     const values = await this.#tables.feed.sublevel.values({
       gte: feedKey(author, from),
       lt: prefixRange(author).lt,
-      limit: Math.floor(limit)
+      limit: Number.isFinite(limit) ? Math.floor(limit) : -1
     }).all()
     return await this.#reader.readRecords(values.map(value => decodeFeedEntry(value as string).id))
   }
@@ -329,13 +329,14 @@ export class RecordStore extends EventEmitter<RecordStoreEvents> {
     return state == null ? undefined : toDeploymentSummary(state)
   }
 
-  /** Intents, newest issue time first, with how many gardens applied each. */
+  /** One intent with its progress; undefined until the intent record itself is stored. */
   async intent (id: string): Promise<IntentSummary | undefined> {
     this.#assertOpen()
     const state = await this.#reader.readValue(this.#tables.intents, id)
     return state == null ? undefined : toIntentSummary(state)
   }
 
+  /** Intents, newest issue time first, with how many gardens applied each. */
   async intents (options: { limit?: number } = {}): Promise<IntentSummary[]> {
     this.#assertOpen()
     const range = prefixRange('intent')
@@ -359,6 +360,7 @@ export class RecordStore extends EventEmitter<RecordStoreEvents> {
    * kept part starts. It never drops roots, certificates, revocations,
    * intents, alerts, a garden's latest report, events of a deployment
    * without a result, a feed's newest record, or anything of a refused author.
+   * A `close()` meanwhile stops it after the current batch.
    */
   async compact (limits: CompactionLimits, nowMs = Date.now()): Promise<number> {
     this.#assertOpen()
@@ -380,7 +382,7 @@ export class RecordStore extends EventEmitter<RecordStoreEvents> {
   async #compactFeed (author: string, limits: CompactionLimits, nowMs: number): Promise<number> {
     let dropped = 0
     let done = false
-    while (!done) {
+    while (!done && this.#closing == null) {
       const step = await this.#writer.exclusive(async () => {
         const staging = new Staging(this.#log)
         const result = await stageCompaction(staging, this.#tables, author, limits, nowMs, this.#log)
@@ -435,11 +437,14 @@ export class RecordStore extends EventEmitter<RecordStoreEvents> {
     }
   }
 
+  /** Calls each listener on its own, so one that throws neither stops the others nor the writer. */
   #emitSafely<E extends keyof RecordStoreEvents> (event: E, ...args: RecordStoreEvents[E]): void {
-    try {
-      this.emit(event as any, ...args as any)
-    } catch (err) {
-      this.#log.error({ err, event }, 'a record store listener threw')
+    for (const listener of this.rawListeners(event as any)) {
+      try {
+        (listener as (...values: unknown[]) => void).apply(this, args)
+      } catch (err) {
+        this.#log.error({ err, event }, 'a record store listener threw')
+      }
     }
   }
 

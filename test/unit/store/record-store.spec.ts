@@ -269,9 +269,23 @@ describe('RecordStore', () => {
 
     it('survives a throwing listener', async () => {
       const [report] = reports(1)
+      const fired: string[] = []
       store.on('record', () => { throw new Error('listener failed') })
+      store.on('record', record => { fired.push(record.id) })
 
       assert.deepEqual(await store.put(report, metaAt(0)), { status: 'stored' })
+      assert.deepEqual(fired, [report.id])
+    })
+
+    it('calls a once listener once', async () => {
+      const feed = reports(2)
+      const fired: string[] = []
+      store.once('record', record => { fired.push(record.id) })
+
+      await store.put(feed[0], metaAt(0))
+      await store.put(feed[1], metaAt(0))
+
+      assert.deepEqual(fired, [feed[0].id])
     })
   })
 
