@@ -93,6 +93,10 @@ async function runRules (context: Context, bytes: Uint8Array, meta: IngestMeta):
     return result('reject', decoded.error.code, decoded.error.message)
   }
   const record = decoded.record
+  // [REJECT] not the canonical envelope: gossip ids and stored bytes rely on one form per record
+  if (!sameBytes(bytes, record.bytes)) {
+    return result('reject', 'ERR_NOT_CANONICAL', `${record.type} ${record.id} is not in its canonical JCS form`, record)
+  }
   // [REJECT] arrived on the topic of another record type
   if (meta.topic != null && TOPIC_OF_TYPE[record.type] !== meta.topic) {
     return result('reject', 'ERR_WRONG_TOPIC', `a ${record.type} does not belong on the ${meta.topic} topic`, record)
@@ -135,6 +139,10 @@ export function judgeRecord (trust: TrustState, record: SignedRecord, nowMs: num
   }
   // [REJECT] / [IGNORE] signer without the authority for this record
   return checkAuthority(trust, record)
+}
+
+function sameBytes (a: Uint8Array, b: Uint8Array): boolean {
+  return a.byteLength === b.byteLength && Buffer.compare(a, b) === 0
 }
 
 function fleetOf (record: SignedRecord): string {

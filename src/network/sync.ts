@@ -29,12 +29,14 @@ const requestSchema = z.strictObject({
  * A batch is a JSON header frame, then (when `count` > 0) one frame with
  * the records, each preceded by its length as a 4-byte big-endian integer.
  * `next` holds the last seq sent per author, so the caller can request the
- * next batch before it has judged this one.
+ * next batch before it has judged this one. `floors` holds, for authors in
+ * the batch whose early records were compacted away, the lowest seq kept.
  */
 const batchHeaderSchema = z.strictObject({
   count: z.number().int().min(0),
   more: z.boolean(),
-  next: cursorsSchema
+  next: cursorsSchema,
+  floors: cursorsSchema
 })
 
 export interface SyncComponents {
@@ -88,6 +90,7 @@ export async function pullFrom (components: SyncComponents, init: SyncInit, conn
         }
         await frames.writeJson({ after: Object.fromEntries(after) })
       }
+      settleBelowFloors(batch.floors, contiguous)
       for (const outcome of await ingestBatch(components.ingest, batch.records, peer)) {
         countOutcome(summary, outcome, components.logger, peer)
         advanceCursors(outcome, after, contiguous)
@@ -104,14 +107,21 @@ export async function pullFrom (components: SyncComponents, init: SyncInit, conn
   }
 }
 
-async function readBatch (frames: FrameStream, init: SyncInit): Promise<{ records: Uint8Array[], more: boolean, next: Record<string, number> }> {
+/** Records below a peer's floor were compacted away there; waiting for them would stall the feed. */
+function settleBelowFloors (floors: Record<string, number>, contiguous: Map<string, number>): void {
+  for (const [author, floor] of Object.entries(floors)) {
+    contiguous.set(author, Math.max(contiguous.get(author) ?? 0, floor - 1))
+  }
+}
+
+async function readBatch (frames: FrameStream, init: SyncInit): Promise<{ records: Uint8Array[], more: boolean, next: Record<string, number>, floors: Record<string, number> }> {
   frames.resetBudget()
   const header = await frames.readJson(batchHeaderSchema)
   if (header.count > init.batchMaxRecords) {
     throw new ProtocolError(`batch of ${header.count} records exceeds ${init.batchMaxRecords}`, 'ERR_TOO_LARGE')
   }
   const records = header.count === 0 ? [] : unpackRecords(await frames.read(), header.count)
-  return { records, more: header.more, next: header.next }
+  return { records, more: header.more, next: header.next, floors: header.floors }
 }
 
 /** Splits a batch frame into its `count` length-prefixed records. */
@@ -234,10 +244,17 @@ export async function serveSync (components: SyncComponents, init: SyncInit, str
       const request = await frames.readJson(requestSchema)
       const batch = await selectBatch(components, init, new Map(Object.entries(request.after)))
       const next: Record<string, number> = {}
+      const floors: Record<string, number> = {}
       for (const record of batch.records) {
         next[record.author] = Math.max(next[record.author] ?? 0, record.seq)
       }
-      const header = encodeJson({ count: batch.records.length, more: batch.more, next })
+      for (const author of Object.keys(next)) {
+        const floor = await components.store.floor(author)
+        if (floor > 1) {
+          floors[author] = floor
+        }
+      }
+      const header = encodeJson({ count: batch.records.length, more: batch.more, next, floors })
       await frames.writeMany(batch.records.length === 0 ? [header] : [header, packRecords(batch.records)])
       if (!batch.more) {
         break

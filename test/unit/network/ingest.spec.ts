@@ -71,6 +71,12 @@ describe('ingest', () => {
     { name: 'rejects malformed JSON', action: 'reject', code: 'ERR_RECORD_JSON', bytes: () => encoder.encode('{"type":') },
     { name: 'rejects invalid UTF-8', action: 'reject', code: 'ERR_RECORD_JSON', bytes: () => Uint8Array.from([0xff, 0xfe, 0x7b]) },
     { name: 'rejects a wrong schema', action: 'reject', code: 'ERR_RECORD_SCHEMA', bytes: () => encoder.encode('{"type":"intent","body":{},"signatures":[]}') },
+    {
+      name: 'rejects a non-canonical form',
+      action: 'reject',
+      code: 'ERR_NOT_CANONICAL',
+      bytes: s => encoder.encode(JSON.stringify(JSON.parse(new TextDecoder().decode(signIntent(s.fleet).bytes)), null, 1))
+    },
     { name: 'rejects a forged signature', action: 'reject', code: 'ERR_SIGNATURE', bytes: s => tampered(signIntent(s.fleet), 'targets', ['tag:evil']) },
     {
       name: 'rejects a report signed by another key',

@@ -110,6 +110,26 @@ describe('replication', function () {
     await allStore([...left, ...right], status.id)
   })
 
+  it('settles feeds below a compacted floor', async () => {
+    const fleet = createTestFleet({ members: 3 })
+    const certificates = fleet.members.map(member => member.certificate)
+    const a = await nodes.start(fleet, fleet.members[0], { certificates })
+    let prev: string | null = null
+    for (let seq = 1; seq <= 20; seq++) {
+      const record = report(fleet.members[2], fleet, seq, prev)
+      prev = record.id
+      await a.store.put(record, { via: 'local', receivedAt: new Date().toISOString() })
+    }
+    await a.store.compact({ maxRecordsPerAuthor: 5 })
+    const floor = await a.store.floor(fleet.members[2].key.id)
+    assert.ok(floor > 1)
+    const b = await nodes.start(fleet, fleet.members[1], { certificates, bootstrap: a.node.getMultiaddrs() })
+    const first = await waitForEvent<any>(b.node, 'sync')
+    assert.equal(first.stored, 21 - floor)
+    const second = await b.node.syncWith(a.member.key.id)
+    assert.equal(second?.received, 0)
+  })
+
   it('stops forwarding a forged record', async () => {
     const fleet = createTestFleet({ members: 3 })
     const a = await nodes.start(fleet, fleet.members[0])
