@@ -28,7 +28,7 @@ describe('Writer', () => {
     await rm(folder, { recursive: true, force: true })
   })
 
-  /** A database whose first batch write fails, as on a full disk. */
+  /** Wraps the database so that its first batch write fails, as on a full disk. */
   function failingOnce (): Database {
     let failed = false
     return new Proxy(db, {
