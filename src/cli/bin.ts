@@ -1,0 +1,23 @@
+#!/usr/bin/env node
+import { main } from './index.ts'
+import { EXIT } from './exit-codes.ts'
+
+/** Time allowed for handles to close after a command finished, before the process exits anyway. */
+const EXIT_GRACE_MS = 3_000
+
+const controller = new AbortController()
+let signals = 0
+const onSignal = (signal: NodeJS.Signals): void => {
+  signals++
+  if (signals > 1) {
+    process.stderr.write(`\nreceived ${signal} again: exiting without cleaning up\n`)
+    process.exit(EXIT.interrupted)
+  }
+  controller.abort(signal)
+}
+process.on('SIGINT', onSignal)
+process.on('SIGTERM', onSignal)
+
+const status = await main(process.argv.slice(2), { signal: controller.signal })
+process.exitCode = status
+setTimeout(() => { process.exit(status) }, EXIT_GRACE_MS).unref()
