@@ -280,7 +280,8 @@ export class RecordStore extends EventEmitter<RecordStoreEvents> {
   }
 
   /**
-   * Every peer with a certificate or a report, sorted by name then peer id.
+   * Every peer with a certificate or a report, sorted by name then peer id
+   * (by code units, so `garden-10` comes before `garden-9`).
    * Served from memory; the summaries are frozen and the array is a copy.
    */
   async gardens (): Promise<GardenSummary[]> {
@@ -459,12 +460,16 @@ function clampSeq (seq: number): number {
   return Math.max(1, Math.ceil(seq))
 }
 
+/** Orders by name, then peer id, by UTF-16 code units, which costs less than `localeCompare`. */
 function compareGardens (a: GardenSummary, b: GardenSummary): number {
-  const byName = a.name.localeCompare(b.name)
-  if (byName !== 0) {
-    return byName
+  return compareText(a.name, b.name) || compareText(a.peer, b.peer)
+}
+
+function compareText (a: string, b: string): number {
+  if (a === b) {
+    return 0
   }
-  return a.peer < b.peer ? -1 : Number(a.peer > b.peer)
+  return a < b ? -1 : 1
 }
 
 function deepFreeze<T> (value: T): T {
