@@ -2,9 +2,10 @@ import { createReadStream } from 'node:fs'
 import { open, rename, rm } from 'node:fs/promises'
 import type { FileHandle } from 'node:fs/promises'
 import type { Logger } from '../logger.ts'
+import { judgeRecord } from '../network/index.ts'
 import type { Ingest, IngestResult, TrustState } from '../network/index.ts'
 import type { Manifest, StoreBackend } from '../nix/index.ts'
-import { RECORD_MAX_BYTES } from '../records/index.ts'
+import { RECORD_MAX_BYTES, decodeRecord } from '../records/index.ts'
 import type { RecordType, SignedRecord } from '../records/index.ts'
 import type { RecordStore } from '../store/index.ts'
 import { BundleError } from './errors.ts'
@@ -185,10 +186,12 @@ async function writeClosure (backend: StoreBackend, handle: FileHandle, storePat
 }
 
 /**
- * Imports a bundle: every record through the node's ingest pipeline (the
- * checks that gossip and sync apply, with via `bundle`), then each closure
- * whose manifest a stored, signed deploy intent lists, verified against
- * that manifest before it enters the store.
+ * Imports a bundle. Every record goes through the node's ingest pipeline,
+ * the checks that gossip and sync apply, with via `bundle`. A closure is
+ * imported only when a signed deploy intent lists its manifest, and is
+ * verified against that manifest before it enters the store. Intents are
+ * ingested last, after the closures, so that a garden's deployment finds
+ * its closure present instead of failing to stage it.
  */
 export async function importBundle (parts: BundleParts, file: string): Promise<BundleImportSummary> {
   const summary: BundleImportSummary = {
@@ -206,15 +209,21 @@ export async function importBundle (parts: BundleParts, file: string): Promise<B
   const lines = readLines(file)
   readHeader(file, await lines.next(), parts.trust.fleet)
   const retry: Uint8Array[] = []
+  const intents: Uint8Array[] = []
   let manifests: Map<string, Manifest> | undefined
   let ended = false
   for (let next = await lines.next(); next.done !== true; next = await lines.next()) {
     const line = parseLine(file, next.value)
     if (line.record != null) {
-      await importRecord(parts, line.record, summary, retry)
+      const bytes = new TextEncoder().encode(JSON.stringify(line.record))
+      if ((line.record as { type?: unknown }).type === 'intent') {
+        intents.push(bytes)
+      } else {
+        await importRecord(parts, bytes, summary, retry)
+      }
     } else if (typeof line.closure === 'string') {
       await retryPending(parts, summary, retry)
-      manifests ??= await signedManifests(parts.store)
+      manifests ??= await signedManifests(parts, intents)
       await importClosure(parts, line.closure, manifests.get(line.closure), lines, summary)
     } else if (line.end === true) {
       ended = true
@@ -225,6 +234,10 @@ export async function importBundle (parts: BundleParts, file: string): Promise<B
     } else {
       throw new BundleError(`bundle ${file} has an unknown line: ${next.value.slice(0, 80)}`)
     }
+  }
+  await retryPending(parts, summary, retry)
+  for (const bytes of intents) {
+    await importRecord(parts, bytes, summary, retry)
   }
   await retryPending(parts, summary, retry)
   if (!ended) {
@@ -257,9 +270,8 @@ function parseLine (file: string, text: string): Record<string, any> {
   throw new BundleError(`bundle ${file} has a line that is not a JSON object: ${text.slice(0, 80)}`)
 }
 
-async function importRecord (parts: BundleParts, value: unknown, summary: BundleImportSummary, retry: Uint8Array[]): Promise<void> {
+async function importRecord (parts: BundleParts, bytes: Uint8Array, summary: BundleImportSummary, retry: Uint8Array[]): Promise<void> {
   summary.records++
-  const bytes = new TextEncoder().encode(JSON.stringify(value))
   const outcome = await parts.ingest(bytes, { via: 'bundle' })
   if (outcome.action === 'ignore' && RETRY_CODES.has(outcome.code)) {
     retry.push(bytes)
@@ -311,15 +323,27 @@ function count (summary: BundleImportSummary, outcome: IngestResult): void {
   }
 }
 
-/** Manifests of every release of every stored deploy intent, by store path. */
-async function signedManifests (store: RecordStore): Promise<Map<string, Manifest>> {
+/**
+ * Manifests of every release of the stored deploy intents and of the
+ * bundle's intents that pass the checks of the ingest pipeline, by store path.
+ */
+async function signedManifests (parts: BundleParts, pending: Uint8Array[]): Promise<Map<string, Manifest>> {
   const manifests = new Map<string, Manifest>()
-  for await (const record of store.listByType('intent')) {
+  const add = (record: SignedRecord): void => {
     const body = (record as SignedRecord<'intent'>).body
     if (body.action === 'deploy') {
       for (const release of body.releases) {
         manifests.set(release.storePath, release.manifest)
       }
+    }
+  }
+  for await (const record of parts.store.listByType('intent')) {
+    add(record)
+  }
+  for (const bytes of pending) {
+    const decoded = decodeRecord(bytes)
+    if (decoded.ok && decoded.record.type === 'intent' && judgeRecord(parts.trust, decoded.record, Date.now()) == null) {
+      add(decoded.record)
     }
   }
   return manifests
