@@ -83,6 +83,7 @@ export async function runDemo (init: DemoInit): Promise<void> {
     if (!init.exitWhenDone) {
       println(io, `web view: ${adminReady.web ?? 'not started'} (Ctrl-C stops the demo and every node it started)`)
       await untilAborted(init.signal)
+      println(io, 'stopping every node of the demo')
     }
   } catch (err) {
     if (init.signal.aborted) {
