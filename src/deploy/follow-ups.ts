@@ -1,7 +1,7 @@
 import { withdrawJob } from './endings.ts'
 import type { JobContext } from './endings.ts'
 import type { JobRunner } from './runner.ts'
-import { isEnded } from './runner.ts'
+import { isWithdrawable } from './runner.ts'
 import { PRE_ACTIVATION_STEPS } from './types.ts'
 import type { Job, JobStep } from './types.ts'
 
@@ -16,8 +16,6 @@ export interface FollowUpRequest {
 
 /** Steps from which a retry runs the job again with the `user_retry` trigger. */
 const RETRY_STEPS: readonly JobStep[] = ['failed', 'denied', 'staged_only', 'waiting_for_window', 'waiting_for_confirmation']
-/** Steps from which a cancel ends the job: nothing was activated. */
-const CANCEL_STEPS: readonly JobStep[] = [...PRE_ACTIVATION_STEPS, 'denied', 'staged_only']
 /** Codes of jobs rejected on arrival, which no retry runs. */
 const NEVER_RUN_CODES = ['type_mismatch', 'expired', 'stale_sequence', 'newer_intent_known']
 
@@ -76,9 +74,9 @@ export class FollowUps {
   #refusalOf (job: Job, request: FollowUpRequest): string | null {
     switch (request.action) {
       case 'retry': return this.#retryRefusal(job)
-      case 'cancel': return CANCEL_STEPS.includes(job.step) ? null : `the deployment is ${job.step}`
+      case 'cancel': return isWithdrawable(job) ? null : `the deployment is ${job.step} and activated or has a result`
       case 'confirm':
-        if (isEnded(job.step)) return `the deployment is ${job.step}`
+        if (!PRE_ACTIVATION_STEPS.includes(job.step)) return `the deployment is ${job.step}`
         return job.confirmed ? 'the deployment is confirmed already' : null
     }
   }

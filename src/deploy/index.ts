@@ -2,8 +2,8 @@ import { EventEmitter } from 'node:events'
 import { readFile } from 'node:fs/promises'
 import { createRequire } from 'node:module'
 import type { Logger } from '../logger.ts'
-import { triggerForReason } from '../policy/index.ts'
-import type { DeploymentReason } from '../policy/index.ts'
+import { parseSubscriptionPolicy, triggerForReason } from '../policy/index.ts'
+import type { DeploymentReason, Rules } from '../policy/index.ts'
 import type { SignedRecord } from '../records/index.ts'
 import type { StoredMeta } from '../store/index.ts'
 import { IntentIntake } from './intake.ts'
@@ -47,6 +47,8 @@ export interface DeploymentEngineEvents {
 export class DeploymentEngine extends EventEmitter<DeploymentEngineEvents> {
   readonly #components: DeploymentEngineComponents
   readonly #subscriptions: readonly DeploySubscription[]
+  /** Expanded policy rules by subscription name. */
+  readonly #rules: ReadonlyMap<string, Rules>
   readonly #now: () => number
   readonly #log: Logger
   readonly #jobs: JobStore
@@ -66,6 +68,7 @@ export class DeploymentEngine extends EventEmitter<DeploymentEngineEvents> {
     super()
     this.#components = components
     this.#subscriptions = [...init.subscriptions ?? []]
+    this.#rules = new Map(this.#subscriptions.map(subscription => [subscription.name, parseSubscriptionPolicy(subscription)]))
     this.#now = components.now ?? Date.now
     this.#log = components.logger.child({ component: 'deploy' })
     this.#rebootWaitMs = init.rebootWaitMs ?? DEFAULT_REBOOT_WAIT_MS
@@ -73,6 +76,7 @@ export class DeploymentEngine extends EventEmitter<DeploymentEngineEvents> {
     warnAboutSharedSeeds(this.#subscriptions, this.#log)
 
     const context = { backend: components.backend, jobs: this.#jobs, now: this.#now, log: this.#log }
+    const rulesOf = (subscription: DeploySubscription): Rules => this.#rules.get(subscription.name) ?? {}
     const profiles = new ProfileTracker({ backend: components.backend, jobs: this.#jobs, log: this.#log })
     this.#profiles = profiles
     const journal = new JobJournal({
@@ -91,6 +95,7 @@ export class DeploymentEngine extends EventEmitter<DeploymentEngineEvents> {
       store: components.store,
       stager: components.stager,
       subscriptions: () => this.#subscriptions,
+      rulesOf,
       timeZone: init.timeZone ?? 'UTC',
       stageProgressIntervalMs: init.stageProgressIntervalMs ?? DEFAULT_STAGE_PROGRESS_INTERVAL_MS,
       rebootWaitMs: this.#rebootWaitMs,
@@ -112,6 +117,7 @@ export class DeploymentEngine extends EventEmitter<DeploymentEngineEvents> {
       announce: components.announce,
       profiles,
       subscriptions: () => this.#subscriptions,
+      rulesOf,
       self: components.self,
       fleet: init.fleet,
       agentVersion: init.agentVersion ?? packageVersion(),
@@ -198,11 +204,16 @@ export class DeploymentEngine extends EventEmitter<DeploymentEngineEvents> {
     return await this.#reporter.send()
   }
 
-  /** Waits until no intent and no job step is in progress; jobs that wait for a window, confirmation or reboot count as idle. */
+  /**
+   * Waits until no intent, job step or report is in progress. Jobs that wait
+   * for a window, confirmation or reboot count as idle, and so does a report
+   * that waits for its `reportDelayMs`.
+   */
   async idle (): Promise<void> {
     await this.#intake.idle()
     await this.#runner.idle()
     await this.#intake.idle()
+    await this.#reporter.idle()
   }
 
   async #startOnce (): Promise<void> {

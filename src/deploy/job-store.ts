@@ -50,9 +50,12 @@ export class JobStore {
     }
   }
 
-  /** Writes a job durably and updates the copy in memory. */
-  async saveJob (job: Job): Promise<void> {
-    await this.#jobs.put(job.id, job, DURABLE)
+  /**
+   * Writes a job and updates the copy in memory. The write is durable when
+   * it resolves unless `durable` is false, for changes that a crash may lose.
+   */
+  async saveJob (job: Job, durable = true): Promise<void> {
+    await this.#jobs.put(job.id, job, durable ? DURABLE : {})
     this.jobs.set(job.id, job)
   }
 

@@ -65,7 +65,8 @@ export class JobJournal {
       records.push(await this.#append(job, job.outbox[0]))
       job.outbox.shift()
     }
-    await this.#init.jobs.saveJob(job)
+    // Losing this write in a crash only leaves appended events in the outbox, which `recover` skips.
+    await this.#init.jobs.saveJob(job, false)
     for (const record of records) {
       this.#init.onEvent(record, job)
       await this.#announce(record)

@@ -2,7 +2,7 @@ import { canonicalJson } from '../records/index.ts'
 import type { ReportBody, SignedRecord } from '../records/index.ts'
 import type { SigningKey } from '../keys/index.ts'
 import type { Logger } from '../logger.ts'
-import { expandPolicy } from '../policy/index.ts'
+import type { Rules } from '../policy/index.ts'
 import type { RecordStore } from '../store/index.ts'
 import type { ProfileTracker } from './profile-tracker.ts'
 import { REPORT_GENERATIONS_MAX } from './types.ts'
@@ -16,6 +16,7 @@ export interface ReporterInit {
   announce: (record: SignedRecord) => Promise<void>
   profiles: ProfileTracker
   subscriptions: () => readonly DeploySubscription[]
+  rulesOf: (subscription: DeploySubscription) => Rules
   self: () => GardenIdentity
   fleet: string
   agentVersion: string
@@ -35,6 +36,7 @@ export class Reporter {
   readonly #init: ReporterInit
   #interval: NodeJS.Timeout | undefined
   #delay: NodeJS.Timeout | undefined
+  #delayed: PromiseWithResolvers<void> | undefined
   #lastContent: string | undefined
   #sending: Promise<unknown> = Promise.resolve()
   #running = false
@@ -54,19 +56,31 @@ export class Reporter {
   async stop (): Promise<void> {
     this.#running = false
     clearInterval(this.#interval)
-    clearTimeout(this.#delay)
-    this.#delay = undefined
+    this.#fireDelay()
+    await this.#sending.catch(() => {})
+  }
+
+  /** Waits for a report that is due after a change, or being built or sent. */
+  async idle (): Promise<void> {
+    await this.#delayed?.promise
     await this.#sending.catch(() => {})
   }
 
   /** Sends a report `delayMs` from now if its content changed by then. */
   changed (): void {
     if (!this.#running || this.#delay !== undefined) return
-    this.#delay = setTimeout(() => {
-      this.#delay = undefined
-      this.#queue(false)
-    }, this.#init.delayMs)
+    this.#delayed = Promise.withResolvers<void>()
+    this.#delay = setTimeout(() => { this.#fireDelay() }, this.#init.delayMs)
     this.#delay.unref()
+  }
+
+  /** Ends the wait after a change: queues the report unless the reporter stopped. */
+  #fireDelay (): void {
+    clearTimeout(this.#delay)
+    this.#delay = undefined
+    this.#queue(false)
+    this.#delayed?.resolve()
+    this.#delayed = undefined
   }
 
   /** Builds, signs, stores and announces a report now, and returns it. */
@@ -102,7 +116,7 @@ export class Reporter {
         type: subscription.type,
         profile: subscription.profile,
         // A JSON round trip drops fields that are undefined, which a signed record cannot contain.
-        policy: JSON.parse(JSON.stringify(expandPolicy(subscription))) as Record<string, unknown>
+        policy: JSON.parse(JSON.stringify(this.#init.rulesOf(subscription))) as Record<string, unknown>
       })),
       profiles
     }

@@ -1,6 +1,6 @@
 import { needsReboot } from '../nix/index.ts'
-import { evaluate, expandPolicy } from '../policy/index.ts'
-import type { Action, PolicyDecision } from '../policy/index.ts'
+import { evaluate } from '../policy/index.ts'
+import type { Action, PolicyDecision, Rules } from '../policy/index.ts'
 import type { Release, SignedRecord } from '../records/index.ts'
 import type { RecordStore } from '../store/index.ts'
 import { Activator } from './activation.ts'
@@ -9,7 +9,7 @@ import type { JobContext } from './endings.ts'
 import type { EventInput } from './journal.ts'
 import type { ProfileTracker } from './profile-tracker.ts'
 import type { StageProgress, Stager } from './stager.ts'
-import { END_STEPS, PRE_ACTIVATION_STEPS } from './types.ts'
+import { END_STEPS, PRE_ACTIVATION_STEPS, UNRESOLVED_END_STEPS } from './types.ts'
 import type { DeploySubscription, Job, JobStep } from './types.ts'
 
 export interface JobRunnerInit extends JobContext {
@@ -17,6 +17,8 @@ export interface JobRunnerInit extends JobContext {
   stager: Stager
   profiles: ProfileTracker
   subscriptions: () => readonly DeploySubscription[]
+  /** Returns the expanded policy rules of a subscription. */
+  rulesOf: (subscription: DeploySubscription) => Rules
   timeZone: string
   stageProgressIntervalMs: number
   rebootWaitMs: number
@@ -43,6 +45,16 @@ export function doneLevel (job: Job): number {
 
 export function isEnded (step: JobStep): boolean {
   return (END_STEPS as readonly string[]).includes(step)
+}
+
+/** Returns whether a job made its generation current at some point of its current attempt. */
+export function hasActivated (job: Job): boolean {
+  return job.generation !== null
+}
+
+/** Returns whether a cancel or a newer intent can still end a job: it has not activated and has no result. */
+export function isWithdrawable (job: Job): boolean {
+  return !hasActivated(job) && (PRE_ACTIVATION_STEPS.includes(job.step) || UNRESOLVED_END_STEPS.includes(job.step))
 }
 
 /**
@@ -98,7 +110,7 @@ export class JobRunner {
 
   /** Stops the current work of a job before the profile changes, so a cancel or supersede can run next. */
   interrupt (job: Job): void {
-    if (!PRE_ACTIVATION_STEPS.includes(job.step)) return
+    if (!isWithdrawable(job)) return
     this.#interrupts.get(job.id)?.abort(new JobInterruptedError(`deployment ${job.id} was interrupted`))
     this.#interrupts.delete(job.id)
   }
@@ -138,16 +150,23 @@ export class JobRunner {
       if (!isEnded(job.step)) await failJob(this.#init, job, `this garden has no subscription ${job.subscription} any more`)
       return
     }
+    const activator = this.#activator
     switch (job.step) {
       case 'received': return await this.evaluate(job, signal)
       case 'staging': return await this.#carryOut(job, subscription, signal)
       case 'waiting_for_confirmation': return await this.#stageWhileWaiting(job, signal)
-      case 'activating': return await this.#inProfileTurn(job, signal, async () => { await this.#activator.switchAndRun(job, subscription, signal) })
-      case 'health_check': return await this.#inProfileTurn(job, signal, async () => { await this.#activator.healthCheck(job, subscription, signal) })
-      case 'rolling_back': return await this.#inProfileTurn(job, signal, async () => { await this.#activator.restorePrevious(job, subscription, signal) })
-      case 'awaiting_reboot': return await this.#inProfileTurn(job, signal, async () => { await this.#activator.afterReboot(job, subscription, signal) })
+      case 'activating': return await this.#resumeActivation(job, signal, async () => { await activator.switchAndRun(job, subscription, signal) })
+      case 'health_check': return await this.#resumeActivation(job, signal, async () => { await activator.healthCheck(job, subscription, signal) })
+      case 'rolling_back': return await this.#resumeActivation(job, signal, async () => { await activator.restorePrevious(job, subscription, signal) })
+      case 'awaiting_reboot': return await this.#resumeActivation(job, signal, async () => { await activator.afterReboot(job, subscription, signal) })
       default:
     }
+  }
+
+  /** Runs an activation step again in the profile's turn, then settles the job unless it ended or waits for a reboot. */
+  async #resumeActivation (job: Job, signal: AbortSignal, step: () => Promise<void>): Promise<void> {
+    await this.#inProfileTurn(job, signal, step)
+    if (!isEnded(job.step) && job.step !== 'awaiting_reboot' && job.applied !== null) await this.settle(job)
   }
 
   /** Runs a job whose window has opened again with the `schedule` trigger. */
@@ -164,7 +183,7 @@ export class JobRunner {
     signal.throwIfAborted()
     const subscription = this.#subscriptionOf(job)
     if (subscription === undefined) return await this.resume(job, signal)
-    const decision = evaluate(expandPolicy(subscription), job.trigger, job.seedType, new Date(this.#init.now()), { zone: this.#init.timeZone })
+    const decision = evaluate(this.#init.rulesOf(subscription), job.trigger, job.seedType, new Date(this.#init.now()), { zone: this.#init.timeZone })
     const done = doneLevel(job)
     if (decision.denied) {
       return job.applied !== null ? await succeedJob(this.#init, job) : await this.#deny(job, subscription, decision)
@@ -245,11 +264,20 @@ export class JobRunner {
     }])
   }
 
-  /** Ends a job that has not activated because a newer intent for its seed arrived. */
+  /**
+   * Ends a job because a newer intent for its seed arrived: as `superseded`
+   * when it has not activated, as `success` when it has and only waits for
+   * a window to reboot, since the newer release replaces it anyway.
+   */
   async supersede (job: Job, by: string, sequence: number): Promise<void> {
-    if (!PRE_ACTIVATION_STEPS.includes(job.step) && job.step !== 'denied' && job.step !== 'staged_only') return
+    const reason = `intent ${by} with sequence ${sequence} is newer`
+    if (job.step === 'waiting_for_window' && hasActivated(job)) {
+      await succeedJob(this.#init, job, { windowSkipped: true, by, reason })
+      return
+    }
+    if (!isWithdrawable(job)) return
     await withdrawJob(this.#init, job, 'superseded', {
-      kind: 'superseded', trigger: job.trigger, actor: 'garden', detail: { by, sequence, reason: `intent ${by} with sequence ${sequence} is newer` }
+      kind: 'superseded', trigger: job.trigger, actor: 'garden', detail: { by, sequence, reason }
     })
   }
 
@@ -348,7 +376,7 @@ export class JobRunner {
 
   #windowZone (job: Job): string {
     const subscription = this.#subscriptionOf(job)
-    const rule = subscription === undefined || job.windowRule === null ? undefined : expandPolicy(subscription)[job.windowRule]
+    const rule = subscription === undefined || job.windowRule === null ? undefined : this.#init.rulesOf(subscription)[job.windowRule]
     return rule?.window?.zone ?? this.#init.timeZone
   }
 }

@@ -93,8 +93,14 @@ export type OpenStep = typeof OPEN_STEPS[number]
 export type EndStep = typeof END_STEPS[number]
 export type JobStep = OpenStep | EndStep
 
-/** Steps before the profile changes: a job in one of them can still be canceled or superseded. */
+/**
+ * Steps in which a job may not have changed the profile yet. A job that
+ * waits for a window after it switched (to reboot later) has, which
+ * `hasActivated` tells.
+ */
 export const PRE_ACTIVATION_STEPS: readonly JobStep[] = ['received', 'staging', 'waiting_for_confirmation', 'waiting_for_window']
+/** Steps that end a job without activating it, from which a cancel or a newer intent still gives it a result. */
+export const UNRESOLVED_END_STEPS: readonly JobStep[] = ['denied', 'staged_only']
 
 export type EventDetail = Record<string, string | number | boolean | null>
 
