@@ -1,14 +1,15 @@
-import { chmod, cp, mkdtemp, writeFile } from 'node:fs/promises'
+import { access, chmod, cp, mkdtemp, readFile, writeFile } from 'node:fs/promises'
+import { setTimeout as sleep } from 'node:timers/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { DeploymentEngine, LocalStager } from '../../../src/deploy/index.ts'
 import type { DeploySubscription, DeploymentEngineInit, Stager } from '../../../src/deploy/index.ts'
 import { silentLogger } from '../../../src/logger.ts'
 import {
-  NixStore, PlainStore, buildServiceClosure, buildSystemClosure, removeTree
+  NixStore, PlainStore, buildServiceClosure, buildSystemClosure, hasNix, removeTree
 } from '../../../src/nix/index.ts'
 import type { StoreBackend } from '../../../src/nix/index.ts'
-import { signRecord } from '../../../src/records/index.ts'
+import { deploymentId, signRecord } from '../../../src/records/index.ts'
 import type { DeployIntentBody, FollowUpIntentBody, Release, SeedType, SignedRecord } from '../../../src/records/index.ts'
 import { RecordStore } from '../../../src/store/index.ts'
 import { DAY_MS, createTestFleet, iso } from '../../utils/fleet.ts'
@@ -53,6 +54,25 @@ export interface Closures {
   systemB: string
   /** System `h` version 1 with a service: the kernel and initrd of A. */
   systemA2: string
+}
+
+const templateFolders = new TempFolders()
+const manifests = new Map<string, Promise<Release>>()
+const templates = new Map<string, Promise<Closures>>()
+
+// Templates are shared by every spec file of this folder and removed once at the end of the run.
+after(async function () {
+  await templateFolders.removeAll()
+})
+
+/** Returns the template closures of a backend, built on first use. */
+export async function templateClosures (backend: BackendCase): Promise<Closures> {
+  let closures = templates.get(backend.kind)
+  if (closures === undefined) {
+    closures = buildClosures(backend, templateFolders)
+    templates.set(backend.kind, closures)
+  }
+  return await closures
 }
 
 export async function buildClosures (backend: BackendCase, folders: TempFolders): Promise<Closures> {
@@ -133,6 +153,8 @@ export interface GardenOptions {
   nowMs: number
   init?: Partial<DeploymentEngineInit>
   stager?: (backend: StoreBackend) => Stager
+  /** Runs before the engine first starts, e.g. to give a profile a generation made by hand. */
+  prepare?: (garden: TestGarden) => Promise<void>
 }
 
 /** Scripts that tests use as host commands. Markers are files in the garden's folder. */
@@ -185,6 +207,7 @@ export class TestGarden {
     await cp(options.closures.storeRoot, join(folder, 'store'), { recursive: true, verbatimSymlinks: true })
     const scripts = await writeScripts(folder)
     const garden = new TestGarden(options, folder, scripts)
+    await options.prepare?.(garden)
     await garden.open()
     return garden
   }
@@ -234,8 +257,15 @@ export class TestGarden {
     await this.engine.handleIntent(record, trigger)
   }
 
+  /** Returns the release of a template path; every garden's copy of the template has the same manifests. */
   async release (storePath: string, type: SeedType = 'service', seed = 'web'): Promise<Release> {
-    return await releaseOf(this.backend, seed, type, storePath)
+    const key = `${this.options.backend.kind} ${type} ${storePath}`
+    let manifest = manifests.get(key)
+    if (manifest === undefined) {
+      manifest = releaseOf(this.backend, seed, type, storePath)
+      manifests.set(key, manifest)
+    }
+    return { ...structuredClone(await manifest), seed }
   }
 
   /** Event kinds of a deployment in the order they were announced. */
@@ -251,15 +281,28 @@ export class TestGarden {
     return this.eventsOf(deployment).findLast(event => event.body.kind === kind)
   }
 
-  /** Resolves once an announced event matches, which may have happened already. */
-  async waitForEvent (deployment: string, kind: string, timeoutMs = 10_000): Promise<SignedRecord<'event'>> {
-    await this.#waitUntil(() => this.lastEvent(deployment, kind) !== undefined, `event ${kind} of ${deployment}`, timeoutMs)
-    return this.lastEvent(deployment, kind) as SignedRecord<'event'>
+  /**
+   * Resolves with the first event of `kind` among the deployment's events
+   * from position `since` on, which may have been announced already.
+   */
+  async waitForEvent (deployment: string, kind: string, since = 0): Promise<SignedRecord<'event'>> {
+    const find = (): SignedRecord<'event'> | undefined => this.eventsOf(deployment).slice(since).find(event => event.body.kind === kind)
+    await this.#waitUntil(() => find() !== undefined, `event ${kind} of ${deployment}`, 10_000)
+    return find() as SignedRecord<'event'>
   }
 
-  /** Resolves with the result event of a deployment once it has one. */
-  async waitForResult (deployment: string, timeoutMs = 10_000): Promise<SignedRecord<'event'>> {
-    return await this.waitForEvent(deployment, 'result', timeoutMs)
+  /** Resolves with the deployment's first result event from position `since` on. */
+  async waitForResult (deployment: string, since = 0): Promise<SignedRecord<'event'>> {
+    return await this.waitForEvent(deployment, 'result', since)
+  }
+
+  /** Resolves once `count` reports were announced. */
+  async waitForReports (count: number): Promise<void> {
+    await this.#waitUntil(() => this.reports().length >= count, `${count} reports`, 10_000)
+  }
+
+  reports (): Array<SignedRecord<'report'>> {
+    return this.announced.filter(record => record.type === 'report') as Array<SignedRecord<'report'>>
   }
 
   async #waitUntil (test: () => boolean, what: string, timeoutMs: number): Promise<void> {
@@ -291,5 +334,97 @@ async function writeScripts (folder: string): Promise<Scripts> {
     record: await writeScript(folder, 'record.sh', `echo "$SOWER_ACTION $SOWER_STORE_PATH" >> '${folder}/activations'`),
     blockOnce: await writeScript(folder, 'block-once.sh',
       `if [ ! -e '${folder}/blocked' ]; then touch '${folder}/blocked'; exec sleep 30; fi\nexit 0`)
+  }
+}
+
+/** Tuesday 2025-06-10 14:00 UTC, the fake time at which every test garden starts. */
+export const TUESDAY_MS = Date.parse('2025-06-10T14:00:00.000Z')
+
+/** A service subscription of seed `web` whose commands are test scripts. */
+export function service (garden: { folder: string, scripts: Scripts }, fields: Partial<DeploySubscription> = {}): DeploySubscription {
+  return {
+    name: 'web',
+    seed: 'web',
+    type: 'service',
+    profile: join(garden.folder, 'profiles', 'web'),
+    ...fields,
+    commands: { restart: [garden.scripts.record], reboot: [garden.scripts.reboot], timeoutMs: 5000, ...fields.commands }
+  }
+}
+
+/** A system subscription of seed `web` that records activations and reboots instead of running them. */
+export function system (garden: { folder: string, scripts: Scripts }, fields: Partial<DeploySubscription> = {}): DeploySubscription {
+  return {
+    name: 'web',
+    seed: 'web',
+    type: 'system',
+    profile: join(garden.folder, 'profiles', 'web'),
+    ...fields,
+    commands: { activate: [garden.scripts.record], reboot: [garden.scripts.reboot], timeoutMs: 5000, ...fields.commands }
+  }
+}
+
+/** Reads the lines of a marker file, none when it does not exist. */
+export async function readLines (path: string): Promise<string[]> {
+  return (await readFile(path, 'utf8').catch(() => '')).split('\n').filter(line => line !== '')
+}
+
+export interface Suite {
+  closures: Closures
+  backend: BackendCase
+  garden: (subscriptions: GardenOptions['subscriptions'], options?: Partial<GardenOptions>) => Promise<TestGarden>
+}
+
+/** Returns the deployment id of a garden's job for an intent's seed. */
+export function idOf (garden: TestGarden, intent: { id: string }, seed = 'web'): string {
+  return deploymentId(intent.id, seed, garden.member.key.id)
+}
+
+/**
+ * Declares the same tests for the Nix and the plain backend. The Nix ones
+ * are skipped on hosts without nix-store, and every garden a test made is
+ * closed and removed after it.
+ */
+export function describeOnBackends (title: string, body: (suite: Suite) => void): void {
+  for (const backend of BACKENDS) {
+    describe(`${title} (${backend.kind} backend)`, function () {
+      const folders = new TempFolders()
+      const gardens: TestGarden[] = []
+      const suite: Suite = {
+        closures: undefined as unknown as Closures,
+        backend,
+        garden: async (subscriptions, options = {}) => {
+          const created = await TestGarden.create({ backend, closures: suite.closures, folders, subscriptions, nowMs: TUESDAY_MS, ...options })
+          gardens.push(created)
+          return created
+        }
+      }
+
+      before(async function () {
+        if (backend.kind === 'nix' && !(await hasNix())) {
+          this.skip() // nix-store is not installed on this host; the plain backend runs the same cases.
+        }
+        this.timeout(60_000)
+        suite.closures = await templateClosures(backend)
+      })
+
+      afterEach(async function () {
+        for (const garden of gardens.splice(0)) {
+          await garden.close().catch(() => {})
+        }
+        await folders.removeAll()
+      })
+
+      body(suite)
+    })
+  }
+}
+
+/** Resolves once a file exists, polling every 10 ms; a host command creates it, so no event announces it. */
+export async function waitForFile (path: string, timeoutMs = 10_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs
+  while (!(await access(path).then(() => true, () => false))) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${path}`)
+    await sleep(10)
   }
 }
