@@ -12,7 +12,7 @@ import type { SourceFailedEvent } from '../../../src/transfer/index.ts'
 import { createTestFleet } from '../../utils/fleet.ts'
 import type { TestFleet } from '../../utils/fleet.ts'
 import {
-  buildSampleRelease, recordedExports, slowExports, slowQueries, stallingExports, tamperedExports
+  buildSampleRelease, lateImports, recordedExports, slowExports, slowQueries, stallingExports, tamperedExports
 } from './fixtures.ts'
 import type { ExportCall } from './fixtures.ts'
 import { createBackend, Gardens, waitUntil } from './harness.ts'
@@ -20,6 +20,8 @@ import type { BackendKind, Garden, GardenInit } from './harness.ts'
 
 /** Delay of an honest holder's replies, so that the faulty holder is always tried first. */
 const LATE_REPLY_MS = 300
+/** Blob size of the large sample: more than libp2p buffers for a stream that nobody reads (4 MiB). */
+const LARGE_BLOB_BYTES = 6 * 1024 * 1024
 
 /** Asserts that every manifest path is valid in `store` with the manifest's NAR hash and size. */
 async function assertStaged (store: StoreBackend, release: Release): Promise<void> {
@@ -49,6 +51,8 @@ for (const kind of ['nix', 'plain'] as BackendKind[]) {
     let scratch: string
     let template: string
     let release: Release
+    let largeTemplate: string
+    let largeRelease: Release
     let fleet: TestFleet
 
     before(async function () {
@@ -59,6 +63,8 @@ for (const kind of ['nix', 'plain'] as BackendKind[]) {
       scratch = await mkdtemp(join(tmpdir(), `sower-transfer-${kind}-`))
       template = join(scratch, 'store')
       release = await buildSampleRelease(createBackend(kind, template), scratch)
+      largeTemplate = join(scratch, 'large-store')
+      largeRelease = await buildSampleRelease(createBackend(kind, largeTemplate), scratch, LARGE_BLOB_BYTES)
     })
 
     after(async () => {
@@ -224,6 +230,17 @@ for (const kind of ['nix', 'plain'] as BackendKind[]) {
       for (const stager of stagers) {
         await assertStaged(stager.backend, release)
       }
+    })
+
+    it('buffers a batch the store reads late', async () => {
+      const holder = await start(0, { storeTemplate: largeTemplate })
+      const stager = await start(1, { bootstrap: holder.node.getMultiaddrs(), wrap: backend => lateImports(backend, 1_000) })
+      await connected(stager, 1)
+
+      const outcome = await stager.transfer.stage(largeRelease, {})
+
+      assert.equal(outcome.peer, holder.node.peerId)
+      await assertStaged(stager.backend, largeRelease)
     })
 
     it('returns present for a held closure', async () => {

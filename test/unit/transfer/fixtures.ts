@@ -128,6 +128,16 @@ export function slowQueries (target: StoreBackend, delayMs: number): StoreBacken
   })
 }
 
+/** Starts reading each import stream `delayMs` late, as a store busy with other work would. */
+export function lateImports (target: StoreBackend, delayMs: number): StoreBackend {
+  return wrapBackend(target, {
+    importVerified: async (source, manifest, options) => {
+      await new Promise(resolve => setTimeout(resolve, delayMs))
+      return await target.importVerified(source, manifest, options)
+    }
+  })
+}
+
 /** Records every export stream in `calls`. */
 export function recordedExports (target: StoreBackend, calls: ExportCall[]): StoreBackend {
   return wrapBackend(target, {
