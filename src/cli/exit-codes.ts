@@ -39,7 +39,6 @@ const EXACT: Record<string, ExitStatus> = {
   ERR_INVALID_STORE_PATH: EXIT.invalidInput,
   ERR_NOT_FOUND: EXIT.notFound,
   ERR_PATH_NOT_VALID: EXIT.notFound,
-  ERR_NO_TARGETS: EXIT.notFound,
   ERR_NO_ADMIN_KEY: EXIT.rejected,
   ERR_SIGNATURE: EXIT.rejected,
   ERR_SCOPE: EXIT.rejected,
