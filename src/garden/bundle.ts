@@ -248,7 +248,12 @@ export async function importBundle (parts: BundleParts, file: string): Promise<B
 }
 
 function readHeader (file: string, first: IteratorResult<string>, fleet: string): void {
-  const header = first.done === true ? null : parseLine(file, first.value)
+  let header: Record<string, any> | null = null
+  try {
+    header = first.done === true ? null : parseLine(file, first.value)
+  } catch {
+    header = null
+  }
   if (header?.format !== BUNDLE_FORMAT) {
     throw new BundleError(`${file} is not a Sower bundle: its first line is not a bundle header`)
   }
