@@ -31,9 +31,9 @@ export class Activator {
   }
 
   /**
-   * Activates the job's permitted action. Returns with `applied` set when
-   * the job may finish or wait for a window; the job has ended (failed and
-   * rolled back) or waits for a reboot otherwise.
+   * Activates the job's permitted action. On return `applied` is set when
+   * the job may finish or wait for a window. Otherwise the job has ended
+   * (failed and rolled back) or waits for a reboot.
    */
   async activate (job: Job, subscription: DeploySubscription, signal: AbortSignal): Promise<void> {
     signal.throwIfAborted()
@@ -111,9 +111,9 @@ export class Activator {
 
   /**
    * Checks a job that waits for its reboot, at start or when the wait is
-   * over: after a reboot (or on a host without boot ids) the generation must
-   * be current and healthy; without one, the job waits out `rebootWaitMs`
-   * and then rolls back.
+   * over. After a reboot, or on a host without boot ids, the generation must
+   * be current and healthy. Without a reboot the job waits out
+   * `rebootWaitMs` and then rolls back.
    */
   async afterReboot (job: Job, subscription: DeploySubscription, signal: AbortSignal): Promise<void> {
     const bootId = await this.#init.readBootId()

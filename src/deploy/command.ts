@@ -12,7 +12,7 @@ export interface HostCommandOptions {
   signal?: AbortSignal
 }
 
-/** How a host command ended. */
+/** Outcome of a host command. */
 export interface HostCommandOutcome {
   ok: boolean
   /** Exit status, or null when the command was killed or could not start. */
@@ -22,14 +22,14 @@ export interface HostCommandOutcome {
   timedOut: boolean
   /** Last OUTPUT_TAIL_MAX_BYTES of stdout and stderr interleaved, without control characters. */
   output: string
-  /** Why the command failed, in a few words, or null when it succeeded. */
+  /** Short failure reason, or null when the command succeeded. */
   problem: string | null
 }
 
 /**
  * Runs a command from an argument array, without a shell, and resolves with
- * how it ended; a non-zero exit or timeout is an outcome, not an error. Only
- * an abort through `signal` rejects, after the command was killed.
+ * its outcome. A non-zero exit or a timeout is an outcome, not an error.
+ * Only an abort through `signal` rejects, after the command was killed.
  */
 export async function runHostCommand (argv: readonly string[], options: HostCommandOptions): Promise<HostCommandOutcome> {
   options.signal?.throwIfAborted()

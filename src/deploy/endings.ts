@@ -4,7 +4,7 @@ import type { JobStore } from './job-store.ts'
 import type { EventInput, JobJournal } from './journal.ts'
 import type { EventDetail, Job } from './types.ts'
 
-/** What the parts of the engine that change jobs share. */
+/** Parts of the engine shared by everything that changes jobs. */
 export interface JobContext {
   backend: StoreBackend
   jobs: JobStore

@@ -16,3 +16,20 @@ export class ClosureUnavailableError extends SowerError {
     this.missing = missing
   }
 }
+
+/** A job whose intent or release is missing from the record store, so the engine cannot stage it. */
+export class IntentNotStoredError extends SowerError {
+  readonly intent: string
+
+  constructor (intent: string, detail: string) {
+    super(`intent ${intent} ${detail}: store the intent before handing it to the deployment engine`, 'ERR_INTENT_NOT_STORED')
+    this.intent = intent
+  }
+}
+
+/** The reason for aborting a job's running step: a cancel or a newer intent, or the engine stopping. */
+export class DeploymentInterruptedError extends SowerError {
+  constructor (message: string) {
+    super(message, 'ERR_DEPLOYMENT_INTERRUPTED')
+  }
+}

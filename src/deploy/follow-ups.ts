@@ -48,16 +48,16 @@ export class FollowUps {
    * once its event is recorded. The job then runs on after it.
    */
   async apply (job: Job, request: FollowUpRequest): Promise<boolean> {
-    if (this.#refusalOf(job, request) !== null) {
-      this.#logRefusal(job, request)
+    if (this.#rejectionOf(job, request) !== null) {
+      this.#logRejection(job, request)
       return false
     }
     if (request.action === 'cancel') this.#init.runner.interrupt(job)
 
     const accepted = Promise.withResolvers<boolean>()
     this.#init.runner.run(job, request.action, async signal => {
-      if (this.#refusalOf(job, request) !== null) {
-        this.#logRefusal(job, request)
+      if (this.#rejectionOf(job, request) !== null) {
+        this.#logRejection(job, request)
         accepted.resolve(false)
         return
       }
@@ -71,9 +71,9 @@ export class FollowUps {
     return await accepted.promise
   }
 
-  #refusalOf (job: Job, request: FollowUpRequest): string | null {
+  #rejectionOf (job: Job, request: FollowUpRequest): string | null {
     switch (request.action) {
-      case 'retry': return this.#retryRefusal(job)
+      case 'retry': return this.#retryRejection(job)
       case 'cancel': return isWithdrawable(job) ? null : `the deployment is ${job.step} and activated or has a result`
       case 'confirm':
         if (!PRE_ACTIVATION_STEPS.includes(job.step)) return `the deployment is ${job.step}`
@@ -81,7 +81,7 @@ export class FollowUps {
     }
   }
 
-  #retryRefusal (job: Job): string | null {
+  #retryRejection (job: Job): string | null {
     if (!RETRY_STEPS.includes(job.step)) return `the deployment is ${job.step}`
     if (job.code !== null && NEVER_RUN_CODES.includes(job.code)) return `the intent was rejected on arrival (${job.code})`
     const seed = this.#init.jobs.seed(job.seed)
@@ -92,8 +92,8 @@ export class FollowUps {
     return null
   }
 
-  #logRefusal (job: Job, request: FollowUpRequest): void {
-    const reason = this.#refusalOf(job, request)
+  #logRejection (job: Job, request: FollowUpRequest): void {
+    const reason = this.#rejectionOf(job, request)
     this.#init.log.info({ deployment: job.id, followUp: request.intent, action: request.action, reason }, 'follow-up does not apply')
   }
 

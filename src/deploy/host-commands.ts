@@ -12,13 +12,13 @@ export interface HostCommand {
   timeoutMs: number
 }
 
-/** What a command acts on, passed to it as `SOWER_*` environment variables. */
+/** Subject of a command, passed to it as `SOWER_*` environment variables. */
 export interface CommandContext {
   deployment: string
   subscription: DeploySubscription
   /** Store path of the generation being activated (or restored by a rollback). */
   storePath: string
-  /** Where `storePath` is on this machine: differs from it in a store with its own root. */
+  /** Location of `storePath` on this machine, which differs from it in a store with its own root. */
   realPath: string
   generation: number | null
 }

@@ -6,6 +6,7 @@ import { parseSubscriptionPolicy, triggerForReason } from '../policy/index.ts'
 import type { DeploymentReason, Rules } from '../policy/index.ts'
 import type { SignedRecord } from '../records/index.ts'
 import type { StoredMeta } from '../store/index.ts'
+import { DeploymentInterruptedError } from './errors.ts'
 import { IntentIntake } from './intake.ts'
 import { JobStore } from './job-store.ts'
 import { JobJournal } from './journal.ts'
@@ -18,7 +19,7 @@ import {
 import type { DeploySubscription, DeploymentEngineComponents, DeploymentEngineInit, Job, Trigger } from './types.ts'
 
 export * from './types.ts'
-export { ClosureUnavailableError } from './errors.ts'
+export { ClosureUnavailableError, DeploymentInterruptedError, IntentNotStoredError } from './errors.ts'
 export { LocalStager } from './stager.ts'
 export type { StageOptions, StageOutcome, StageProgress, Stager } from './stager.ts'
 export { DEFAULT_REBOOT_COMMAND, activationCommand, healthCheckCommand, rebootCommand } from './host-commands.ts'
@@ -27,7 +28,7 @@ export { runHostCommand, stripControlCharacters } from './command.ts'
 export type { HostCommandOptions, HostCommandOutcome } from './command.ts'
 export type { FollowUpRequest } from './follow-ups.ts'
 
-/** Longest delay Node.js timers accept; later openings are reached by re-arming. */
+/** Maximum delay of a Node.js timer (2^31 - 1 ms). Later openings are reached by arming the timer again. */
 const TIMER_MAX_MS = 2 ** 31 - 1
 const BOOT_ID_FILE = '/proc/sys/kernel/random/boot_id'
 
@@ -234,7 +235,7 @@ export class DeploymentEngine extends EventEmitter<DeploymentEngineEvents> {
   async #stopOnce (): Promise<void> {
     this.#accepting = false
     clearTimeout(this.#timer)
-    this.#abort.abort(new Error('the deployment engine is stopping'))
+    this.#abort.abort(new DeploymentInterruptedError('the deployment engine is stopping'))
     await this.#reporter.stop()
     await this.idle()
     this.#starting = undefined

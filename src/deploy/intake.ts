@@ -20,8 +20,8 @@ export interface IntakeInit extends JobContext {
   clockReliable: boolean
 }
 
-/** Why an intent never runs on this garden. */
-interface Refusal {
+/** Code and reason of an intent that never runs on this garden. */
+interface Rejection {
   code: 'type_mismatch' | 'expired' | 'stale_sequence' | 'newer_intent_known'
   reason: string
   by?: string | null
@@ -136,9 +136,9 @@ export class IntentIntake {
   /** Records the job's `received` event, then ends it at once or starts its evaluation. */
   async #accept (job: Job, record: SignedRecord<'intent'>, release: Release, subscription: DeploySubscription, reason?: DeploymentReason): Promise<void> {
     const received = this.#receivedEvent(job, record, subscription, reason)
-    const refusal = this.#refusal(job, record, release, subscription)
-    if (refusal !== null) {
-      await this.#refuse(job, received, refusal)
+    const rejection = this.#rejectionOf(job, record, release, subscription)
+    if (rejection !== null) {
+      await this.#reject(job, received, rejection)
       return
     }
 
@@ -156,7 +156,7 @@ export class IntentIntake {
     this.#init.runner.spawn(job, 'evaluate', async signal => { await this.#init.runner.evaluate(job, signal) })
   }
 
-  #refusal (job: Job, record: SignedRecord<'intent'>, release: Release, subscription: DeploySubscription): Refusal | null {
+  #rejectionOf (job: Job, record: SignedRecord<'intent'>, release: Release, subscription: DeploySubscription): Rejection | null {
     if (release.type !== subscription.type) {
       return { code: 'type_mismatch', reason: `release of seed ${job.seed} is a ${release.type}, but subscription ${subscription.name} deploys a ${subscription.type}` }
     }
@@ -175,15 +175,15 @@ export class IntentIntake {
     return null
   }
 
-  async #refuse (job: Job, received: EventInput, refusal: Refusal): Promise<void> {
-    this.#init.log.warn({ deployment: job.id, intent: job.intent, code: refusal.code, reason: refusal.reason }, 'intent will not run')
-    await this.#init.journal.commit(job, { code: refusal.code }, [received])
-    if (refusal.code === 'stale_sequence' || refusal.code === 'newer_intent_known') {
-      const detail = { code: refusal.code, reason: refusal.reason, by: refusal.by ?? null, sequence: refusal.sequence ?? null }
+  async #reject (job: Job, received: EventInput, rejection: Rejection): Promise<void> {
+    this.#init.log.warn({ deployment: job.id, intent: job.intent, code: rejection.code, reason: rejection.reason }, 'intent will not run')
+    await this.#init.journal.commit(job, { code: rejection.code }, [received])
+    if (rejection.code === 'stale_sequence' || rejection.code === 'newer_intent_known') {
+      const detail = { code: rejection.code, reason: rejection.reason, by: rejection.by ?? null, sequence: rejection.sequence ?? null }
       await withdrawJob(this.#init, job, 'superseded', { kind: 'superseded', trigger: job.trigger, actor: 'garden', detail })
       return
     }
-    await failJob(this.#init, job, refusal.reason, { code: refusal.code })
+    await failJob(this.#init, job, rejection.reason, { code: rejection.code })
   }
 
   #supersedeOlder (job: Job): void {

@@ -98,7 +98,7 @@ export class JobStore {
     }
   }
 
-  /** Returns and forgets the follow-ups that wait for `intent`. */
+  /** Returns the follow-ups that wait for `intent` and deletes their list. */
   async takeWaitingFollowUps (intent: string): Promise<string[]> {
     const waiting = await this.#waiting.get(intent)
     if (waiting === undefined) return []

@@ -21,12 +21,12 @@ export interface JobJournalInit {
 }
 
 /**
- * Records job changes and their events in this order: the job with its new
- * events in `outbox` is written durably, then each event is signed and
- * appended to this garden's feed, then the emptied outbox is written, and
- * only then is each event announced. A crash between the first write and
- * the last append leaves events in the outbox, which `recover` appends at
- * start without repeating the ones already stored.
+ * Records job changes and their events in a fixed order. First the job,
+ * with its new events in `outbox`, is written durably. Then each event is
+ * signed and appended to this garden's feed, the emptied outbox is
+ * written, and only then is each event announced. A crash between the
+ * first write and the last append leaves events in the outbox, and
+ * `recover` appends them at start without repeating the ones stored.
  */
 export class JobJournal {
   readonly #init: JobJournalInit

@@ -10,9 +10,9 @@ export interface ProfileScan {
 }
 
 /**
- * Tells the generations that deployments made from those made by hand
+ * Separates the generations that deployments made from those made by hand
  * (`nix-env --set`, `nixos-rebuild`). Generations that exist when the
- * engine first sees a profile count as known, so only later ones can be
+ * engine first reads a profile count as known, so only later ones can be
  * drift. A generation found while a deployment is setting the same profile
  * is judged at the next scan, once that deployment has recorded its own.
  */

@@ -4,6 +4,7 @@ import type { Action, PolicyDecision, Rules } from '../policy/index.ts'
 import type { Release, SignedRecord } from '../records/index.ts'
 import type { RecordStore } from '../store/index.ts'
 import { Activator } from './activation.ts'
+import { DeploymentInterruptedError, IntentNotStoredError } from './errors.ts'
 import { failJob, succeedJob, withdrawJob } from './endings.ts'
 import type { JobContext } from './endings.ts'
 import type { EventInput } from './journal.ts'
@@ -26,9 +27,6 @@ export interface JobRunnerInit extends JobContext {
   /** Called after a job's work stopped: it ended, or waits for a window, confirmation or reboot. */
   onSettled: (job: Job) => void
 }
-
-/** Raised inside a job's work when it was interrupted by a cancel or supersede, which runs next. */
-class JobInterruptedError extends Error {}
 
 /** Returns the depth of an action for a job: staging 1, activation 2, a reboot for a changed kernel or initrd 3. */
 export function actionLevel (action: Action, job: Job): number {
@@ -111,7 +109,7 @@ export class JobRunner {
   /** Stops the current work of a job before the profile changes, so a cancel or supersede can run next. */
   interrupt (job: Job): void {
     if (!isWithdrawable(job)) return
-    this.#interrupts.get(job.id)?.abort(new JobInterruptedError(`deployment ${job.id} was interrupted`))
+    this.#interrupts.get(job.id)?.abort(new DeploymentInterruptedError(`deployment ${job.id} was interrupted by a cancel or a newer intent`))
     this.#interrupts.delete(job.id)
   }
 
@@ -211,8 +209,8 @@ export class JobRunner {
       job.bootChanged = await this.#bootChanged(job)
     }
 
-    const wanted = job.action === null ? 0 : actionLevel(job.action, job)
-    if (wanted >= 2 && wanted > doneLevel(job)) {
+    const requestedLevel = job.action === null ? 0 : actionLevel(job.action, job)
+    if (requestedLevel >= 2 && requestedLevel > doneLevel(job)) {
       if (this.#isStale(job)) return await this.#supersedeStale(job)
       await this.#inProfileTurn(job, signal, async () => { await this.#activator.activate(job, subscription, signal) })
       if (isEnded(job.step) || job.step === 'awaiting_reboot') return
@@ -361,12 +359,12 @@ export class JobRunner {
     let record = this.#intents.get(job.intent)
     if (record === undefined) {
       record = await this.#init.store.get(job.intent) as SignedRecord<'intent'> | undefined
-      if (record === undefined) throw new Error(`intent ${job.intent} is not in the record store`)
+      if (record === undefined) throw new IntentNotStoredError(job.intent, 'is not in the record store')
       this.#intents.set(job.intent, record)
     }
     const body = record.body
     const release = body.action === 'deploy' ? body.releases.find(candidate => candidate.seed === job.seed) : undefined
-    if (release === undefined) throw new Error(`intent ${job.intent} has no release of seed ${job.seed}`)
+    if (release === undefined) throw new IntentNotStoredError(job.intent, `has no release of seed ${job.seed}`)
     return release
   }
 
@@ -385,7 +383,7 @@ export function staleReason (job: Pick<Job, 'sequence' | 'seed'>, applied: numbe
   return `sequence ${job.sequence} is at or below sequence ${applied}, already applied for seed ${job.seed}`
 }
 
-/** Writes `staging` progress events at most once per interval, in order, without holding up the transfer. */
+/** Writes `staging` progress events, at most one per `stageProgressIntervalMs`, in order and without holding up the transfer. */
 class ProgressEvents {
   readonly #init: JobRunnerInit
   readonly #job: Job

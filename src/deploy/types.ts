@@ -94,9 +94,8 @@ export type EndStep = typeof END_STEPS[number]
 export type JobStep = OpenStep | EndStep
 
 /**
- * Steps in which a job may not have changed the profile yet. A job that
- * waits for a window after it switched (to reboot later) has, which
- * `hasActivated` tells.
+ * Steps before a job changes the profile. A job may also wait for a window
+ * after it switched, to reboot later, and `hasActivated` distinguishes the two.
  */
 export const PRE_ACTIVATION_STEPS: readonly JobStep[] = ['received', 'staging', 'waiting_for_confirmation', 'waiting_for_window']
 /** Steps that end a job without activating it, from which a cancel or a newer intent still gives it a result. */
@@ -172,7 +171,7 @@ export interface Job {
   /** The host must reboot again after a rollback, because it already booted the failed generation. */
   rollbackReboot: boolean
   result: DeploymentResult | null
-  /** Why the job failed or never ran, for its result event. */
+  /** Failure reason for the result event, or the reason the job never ran. */
   reason: string | null
   /** Stable code of a job that was rejected when it arrived, e.g. `expired`. Such a job never runs. */
   code: string | null
