@@ -340,7 +340,7 @@ async function writeScripts (folder: string): Promise<Scripts> {
 /** Tuesday 2025-06-10 14:00 UTC, the fake time at which every test garden starts. */
 export const TUESDAY_MS = Date.parse('2025-06-10T14:00:00.000Z')
 
-/** A service subscription of seed `web` whose commands are test scripts. */
+/** Returns a service subscription of seed `web` whose commands are test scripts. */
 export function service (garden: { folder: string, scripts: Scripts }, fields: Partial<DeploySubscription> = {}): DeploySubscription {
   return {
     name: 'web',
@@ -352,7 +352,7 @@ export function service (garden: { folder: string, scripts: Scripts }, fields: P
   }
 }
 
-/** A system subscription of seed `web` that records activations and reboots instead of running them. */
+/** Returns a system subscription of seed `web` that records activations and reboots instead of running them. */
 export function system (garden: { folder: string, scripts: Scripts }, fields: Partial<DeploySubscription> = {}): DeploySubscription {
   return {
     name: 'web',
