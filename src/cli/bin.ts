@@ -18,6 +18,14 @@ const onSignal = (signal: NodeJS.Signals): void => {
 process.on('SIGINT', onSignal)
 process.on('SIGTERM', onSignal)
 
+// A reader that went away, as `sower status | head` does, ends the output, not the command with a crash.
+process.stdout.on('error', (err: NodeJS.ErrnoException) => {
+  if (err.code === 'EPIPE') {
+    process.exit(process.exitCode ?? EXIT.ok)
+  }
+  throw err
+})
+
 const status = await main(process.argv.slice(2), { signal: controller.signal })
 process.exitCode = status
 setTimeout(() => { process.exit(status) }, EXIT_GRACE_MS).unref()

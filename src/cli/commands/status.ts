@@ -80,7 +80,10 @@ function gardenLabel (garden: GardenOverview): string {
   if (garden.revoked) {
     return `${garden.name} (revoked)`
   }
-  return garden.member ? garden.name : `${garden.name} (not a member)`
+  if (!garden.member) {
+    return `${garden.name} (not a member)`
+  }
+  return garden.roles.includes('garden') || garden.roles.length === 0 ? garden.name : `${garden.name} (${garden.roles.join(', ')})`
 }
 
 function describeMode (mode: NodeAccessMode, info: NodeInfo): string {
