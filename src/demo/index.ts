@@ -135,7 +135,7 @@ async function adminApi (ready: ReadyLine): Promise<NodeApi> {
   }
   const api = await connectControl(ready.control)
   if (api == null) {
-    throw new Error(`the admin node does not answer on ${ready.control}`)
+    throw new Error(`the admin node does not accept connections on ${ready.control}`)
   }
   return api
 }
@@ -156,7 +156,7 @@ async function enroll (io: Io, api: NodeApi, gardens: DemoGarden[], nowMs: numbe
   }
 }
 
-/** Waits until every garden has sent a report, so the admin node knows their subscriptions. */
+/** Waits until every garden has sent a report, so the admin node has their subscriptions. */
 async function waitForReports (io: Io, api: NodeApi, gardens: DemoGarden[], deadlineMs: number, signal: AbortSignal,
   nowMs: () => number): Promise<void> {
   const peers = new Set(gardens.map(garden => garden.key.id))

@@ -194,7 +194,36 @@ async function writeClosure (backend: StoreBackend, handle: FileHandle, storePat
  * its closure present instead of failing to stage it.
  */
 export async function importBundle (parts: BundleParts, file: string): Promise<BundleImportSummary> {
-  const summary: BundleImportSummary = {
+  const run: ImportRun = { parts, file, summary: emptyImportSummary(file), retry: [], intents: [] }
+  const lines = readLines(file)
+  readHeader(file, await lines.next(), parts.trust.fleet)
+  const ended = await importSections(run, lines)
+
+  await retryPending(parts, run.summary, run.retry)
+  for (const bytes of run.intents) {
+    await importRecord(parts, bytes, run.summary, run.retry)
+  }
+  await retryPending(parts, run.summary, run.retry)
+  if (!ended) {
+    throw new BundleError(`bundle ${file} ends without its end line: it is truncated; ${run.summary.accepted} records were imported`,
+      'ERR_BUNDLE_TRUNCATED')
+  }
+  parts.logger.info({ file, records: run.summary.records, accepted: run.summary.accepted, rejected: run.summary.rejected }, 'bundle imported')
+  return run.summary
+}
+
+/** State of one import: records waiting for a retry, and intents held back until the closures are in. */
+interface ImportRun {
+  parts: BundleParts
+  file: string
+  summary: BundleImportSummary
+  retry: Uint8Array[]
+  intents: Uint8Array[]
+  manifests?: Map<string, Manifest>
+}
+
+function emptyImportSummary (file: string): BundleImportSummary {
+  return {
     file,
     records: 0,
     accepted: 0,
@@ -206,45 +235,32 @@ export async function importBundle (parts: BundleParts, file: string): Promise<B
     closuresPresent: [],
     closuresUnsigned: []
   }
-  const lines = readLines(file)
-  readHeader(file, await lines.next(), parts.trust.fleet)
-  const retry: Uint8Array[] = []
-  const intents: Uint8Array[] = []
-  let manifests: Map<string, Manifest> | undefined
-  let ended = false
+}
+
+/** Imports the lines after the header and returns whether the end line was reached. */
+async function importSections (run: ImportRun, lines: AsyncGenerator<string>): Promise<boolean> {
+  const { parts, file, summary } = run
   for (let next = await lines.next(); next.done !== true; next = await lines.next()) {
     const line = parseLine(file, next.value)
     if (line.record != null) {
       const bytes = new TextEncoder().encode(JSON.stringify(line.record))
       if ((line.record as { type?: unknown }).type === 'intent') {
-        intents.push(bytes)
+        run.intents.push(bytes)
       } else {
-        await importRecord(parts, bytes, summary, retry)
+        await importRecord(parts, bytes, summary, run.retry)
       }
     } else if (typeof line.closure === 'string') {
-      await retryPending(parts, summary, retry)
-      manifests ??= await signedManifests(parts, intents)
-      await importClosure(parts, line.closure, manifests.get(line.closure), lines, summary)
+      await retryPending(parts, summary, run.retry)
+      run.manifests ??= await signedManifests(parts, run.intents)
+      await importClosure(parts, line.closure, run.manifests.get(line.closure), lines, summary)
     } else if (line.end === true) {
-      ended = true
-      break
-    } else if (line.chunk != null || line.closureEnd != null) {
-      // The rest of a closure section whose import stopped reading early.
-      continue
-    } else {
+      return true
+    } else if (line.chunk == null && line.closureEnd == null) {
+      // Chunk and end lines out of a section are the rest of a closure whose import stopped reading early.
       throw new BundleError(`bundle ${file} has an unknown line: ${next.value.slice(0, 80)}`)
     }
   }
-  await retryPending(parts, summary, retry)
-  for (const bytes of intents) {
-    await importRecord(parts, bytes, summary, retry)
-  }
-  await retryPending(parts, summary, retry)
-  if (!ended) {
-    throw new BundleError(`bundle ${file} ends without its end line: it is truncated; ${summary.accepted} records were imported`, 'ERR_BUNDLE_TRUNCATED')
-  }
-  parts.logger.info({ file, records: summary.records, accepted: summary.accepted, rejected: summary.rejected }, 'bundle imported')
-  return summary
+  return false
 }
 
 function readHeader (file: string, first: IteratorResult<string>, fleet: string): void {

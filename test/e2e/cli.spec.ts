@@ -9,7 +9,7 @@ import { CliFleet, eventually, sower, sowerJson } from './cli-fleet.ts'
 
 const E2E_TIMEOUT_MS = 90_000
 
-/** The state of each (garden, seed) in `sower status --json` output. */
+/** Returns the state of each (garden, seed) in `sower status --json` output. */
 function statesOf (status: any): Record<string, string> {
   const states: Record<string, string> = {}
   for (const garden of status.gardens) {

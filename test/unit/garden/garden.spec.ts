@@ -187,7 +187,7 @@ describe('control socket path', () => {
     setup = await setUp()
     const path = controlSocketPath(setup.config.dataDir)
     await mkdir(setup.config.dataDir, { recursive: true })
-    // A file that nobody listens on, as a crashed node leaves its socket; connecting to it fails alike.
+    // A crashed node leaves a socket file without a listener. Connecting to a plain file fails the same way.
     await writeFile(path, '')
     const garden = new Garden(setup.config, { logger: silentLogger() })
     try {
