@@ -42,7 +42,7 @@ export class PathsNotProvidedError extends SowerError {
   }
 }
 
-/** A peer or cache that answered outside the closure protocol or the binary cache format. */
+/** A peer or cache whose reply breaks the closure protocol or the binary cache format. */
 export class TransferProtocolError extends SowerError {
   constructor (message: string, options?: ErrorOptions) {
     super(message, 'ERR_TRANSFER_PROTOCOL', options)

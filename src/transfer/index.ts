@@ -46,7 +46,7 @@ export interface ClosureTransferEvents {
  * Moves closures between gardens. It serves the closures in the local
  * store to members over `/sower/<fleet>/closure/1.0.0`, and stages a
  * release by fetching the missing paths of its manifest from peers that
- * hold the closure (fastest answer first), then from binary caches. Every
+ * have the closure (fastest reply first), then from binary caches. Every
  * batch is verified against the signed manifest before it enters the
  * store. A source that sends bad data, stalls or leaves is dropped for the
  * run, and the next one continues with the paths still missing. After a

@@ -2,7 +2,7 @@ import { InvalidInputError } from '../errors.ts'
 
 /** Time without a byte from a source after which it counts as stalled and the next source takes over. */
 export const STALL_TIMEOUT_MS = 30_000
-/** Closure streams this garden serves at once; further requests are answered "busy". */
+/** Closure exports this garden serves at once. Further export requests get a "busy" reply. */
 export const MAX_CONCURRENT_SERVES = 4
 /** Store paths requested from a source in one batch. A batch is imported whole or not at all. */
 export const BATCH_MAX_PATHS = 256
@@ -14,11 +14,11 @@ export const DIAL_TIMEOUT_MS = 10_000
 export const FIND_PROVIDERS_TIMEOUT_MS = 10_000
 /** Peers asked whether they hold a closure, per staging run. */
 export const PROVIDERS_MAX = 16
-/** Rounds of asking providers that answered "busy" again. */
+/** Extra rounds that probe providers again after one of them replied "busy". */
 export const BUSY_RETRIES = 3
 /** Wait before the first renewed round of busy providers; round n waits n times as long. */
 export const BUSY_RETRY_DELAY_MS = 2_000
-/** Time a binary cache may take to start answering one request. */
+/** Time a binary cache may take until its response to one request starts. */
 export const CACHE_REQUEST_TIMEOUT_MS = 15_000
 /** Binary caches one garden may list. */
 export const BINARY_CACHES_MAX = 16

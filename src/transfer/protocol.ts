@@ -18,7 +18,7 @@ import { TransferProtocolError } from './errors.ts'
  * 3. With `export: true` and status ok, the header is followed by the
  *    listed paths in `nix-store --export` format, dependencies first, and
  *    the server closes its end. With `export: false` nothing follows, so the
- *    caller learns cheaply whether (and how fast) a peer holds a closure.
+ *    caller learns cheaply whether a closure is valid in a peer's store, and how fast the peer replies.
  *
  * Frames are unsigned-varint length-prefixed JSON, each at most
  * CLOSURE_FRAME_MAX_BYTES.

@@ -94,7 +94,7 @@ export function readStream (stream: Stream): AsyncGenerator<Uint8Array> {
  * Sends every chunk of `source` on `stream`. A stream accepts every chunk
  * into its write buffer, and after a yamux window update it reports room
  * for one more chunk even when the buffer did not shrink. So this waits
- * for the buffer to empty whenever it holds more than
+ * for the buffer to empty whenever it contains more than
  * SEND_BUFFER_HIGH_WATER_BYTES. Raises when `signal` aborts, even while the
  * source is slow to produce its next chunk, and when the receiver takes no
  * bytes for `stallTimeoutMs`.
