@@ -161,7 +161,7 @@ async function subscribedSeeds (api: NodeApi, gardens: GardenSummary[]): Promise
 }
 
 /**
- * The (garden, seed) pairs to wait for: member gardens that the selectors
+ * Returns the (garden, seed) pairs to wait for: member gardens that the selectors
  * match and that subscribe to the seed, or have not reported their
  * subscriptions yet.
  */
