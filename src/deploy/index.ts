@@ -31,6 +31,8 @@ export type { FollowUpRequest } from './follow-ups.ts'
 /** Maximum delay of a Node.js timer (2^31 - 1 ms). Later openings are reached by arming the timer again. */
 const TIMER_MAX_MS = 2 ** 31 - 1
 const BOOT_ID_FILE = '/proc/sys/kernel/random/boot_id'
+/** Intent ids checked against the handled marks per database read at start. */
+const SCAN_PAGE_INTENTS = 256
 
 export interface DeploymentEngineEvents {
   /** A deployment event was stored in this garden's feed. */
@@ -266,17 +268,29 @@ export class DeploymentEngine extends EventEmitter<DeploymentEngineEvents> {
     }
   }
 
-  /** Hands every stored intent that was never handled to the intake, oldest first. */
+  /**
+   * Hands every stored intent that was never handled to the intake, oldest
+   * first. Only ids are kept while scanning, since an intent with a large
+   * manifest can be close to a megabyte.
+   */
   async #scanIntents (): Promise<void> {
-    const records: Array<SignedRecord<'intent'>> = []
-    for await (const record of this.#components.store.listByType('intent')) {
-      records.push(record as SignedRecord<'intent'>)
+    const unhandled: string[] = []
+    let page: string[] = []
+    const checkPage = async (): Promise<void> => {
+      const handled = await this.#jobs.handledOf(page)
+      unhandled.push(...page.filter((id, index) => !handled[index]))
+      page = []
     }
-    const handled = await this.#jobs.handledOf(records.map(record => record.id))
-    for (const [index, record] of records.entries()) {
-      if (handled[index] || this.#abort.signal.aborted) continue
-      const meta = await this.#components.store.getMeta(record.id)
-      const reason = reasonOf(meta)
+    for await (const record of this.#components.store.listByType('intent')) {
+      page.push(record.id)
+      if (page.length >= SCAN_PAGE_INTENTS) await checkPage()
+    }
+    await checkPage()
+
+    for (const id of unhandled) {
+      const record = await this.#components.store.get(id) as SignedRecord<'intent'> | undefined
+      if (record === undefined || this.#abort.signal.aborted) continue
+      const reason = reasonOf(await this.#components.store.getMeta(id))
       await this.#intake.handle(record, triggerForReason(reason), reason)
     }
   }

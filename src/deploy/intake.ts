@@ -8,7 +8,7 @@ import { FollowUps } from './follow-ups.ts'
 import type { FollowUpRequest } from './follow-ups.ts'
 import type { EventInput } from './journal.ts'
 import type { JobRunner } from './runner.ts'
-import { staleReason } from './runner.ts'
+import { isWithdrawable, staleReason } from './runner.ts'
 import { isExpired, selectsGarden, subscriptionFor } from './targets.ts'
 import type { DeploySubscription, EventDetail, GardenIdentity, Job, Trigger } from './types.ts'
 
@@ -146,6 +146,7 @@ export class IntentIntake {
     if (current !== null && current.storePath === release.storePath) {
       await this.#init.journal.commit(job, { generation: current.number }, [received])
       await succeedJob(this.#init, job, { noop: true, reason: 'the release is already the current generation' })
+      this.#supersedeOlder(job)
       return
     }
 
@@ -189,6 +190,7 @@ export class IntentIntake {
   #supersedeOlder (job: Job): void {
     for (const older of this.#init.jobs.jobsOfSeed(job.seed)) {
       if (older.id === job.id || older.sequence >= job.sequence) continue
+      if (!isWithdrawable(older) && older.step !== 'waiting_for_window') continue
       this.#init.runner.interrupt(older)
       this.#init.runner.spawn(older, 'supersede', async () => {
         await this.#init.runner.supersede(older, job.intent, job.sequence)

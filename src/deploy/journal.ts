@@ -1,5 +1,6 @@
 import type { SigningKey } from '../keys/index.ts'
 import type { Logger } from '../logger.ts'
+import { TEXT_MAX_CHARS } from '../records/index.ts'
 import type { SignedRecord } from '../records/index.ts'
 import type { RecordStore } from '../store/index.ts'
 import type { JobStore } from './job-store.ts'
@@ -84,7 +85,7 @@ export class JobJournal {
       ...(draft.trigger === undefined ? {} : { trigger: draft.trigger }),
       ...(draft.actor === undefined ? {} : { actor: draft.actor }),
       ...(draft.result === undefined ? {} : { result: draft.result }),
-      ...(draft.detail === undefined ? {} : { detail: withoutUndefined(draft.detail) })
+      ...(draft.detail === undefined ? {} : { detail: cleanDetail(draft.detail) })
     }
     return await this.#init.store.append('event', body, this.#init.nodeKey)
   }
@@ -99,7 +100,13 @@ export class JobJournal {
   }
 }
 
-/** Drops fields whose value is undefined, which canonical JSON cannot encode. */
-function withoutUndefined (detail: EventDetail): EventDetail {
-  return Object.fromEntries(Object.entries(detail).filter(([, value]) => value !== undefined))
+/**
+ * Drops fields whose value is undefined, which a signed record cannot
+ * contain, and cuts texts to the schema's TEXT_MAX_CHARS. A surrogate pair
+ * cut in half becomes U+FFFD, because canonical JSON rejects lone surrogates.
+ */
+function cleanDetail (detail: EventDetail): EventDetail {
+  return Object.fromEntries(Object.entries(detail)
+    .filter(([, value]) => value !== undefined)
+    .map(([key, value]) => [key, typeof value === 'string' ? value.slice(0, TEXT_MAX_CHARS).toWellFormed() : value]))
 }

@@ -67,7 +67,6 @@ export class JobRunner {
   readonly #chains = new Map<string, Promise<void>>()
   readonly #interrupts = new Map<string, AbortController>()
   readonly #profileTurns = new Map<string, Promise<void>>()
-  readonly #intents = new Map<string, SignedRecord<'intent'>>()
   #engineSignal: AbortSignal = AbortSignal.abort()
 
   constructor (init: JobRunnerInit) {
@@ -356,12 +355,8 @@ export class JobRunner {
   }
 
   async #release (job: Job): Promise<Release> {
-    let record = this.#intents.get(job.intent)
-    if (record === undefined) {
-      record = await this.#init.store.get(job.intent) as SignedRecord<'intent'> | undefined
-      if (record === undefined) throw new IntentNotStoredError(job.intent, 'is not in the record store')
-      this.#intents.set(job.intent, record)
-    }
+    const record = await this.#init.store.get(job.intent) as SignedRecord<'intent'> | undefined
+    if (record === undefined) throw new IntentNotStoredError(job.intent, 'is not in the record store')
     const body = record.body
     const release = body.action === 'deploy' ? body.releases.find(candidate => candidate.seed === job.seed) : undefined
     if (release === undefined) throw new IntentNotStoredError(job.intent, `has no release of seed ${job.seed}`)
