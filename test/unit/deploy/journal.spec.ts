@@ -75,6 +75,19 @@ describe('job journal', function () {
     assert.equal((await store.eventsOfDeployment(job.id)).length, 2)
   })
 
+  it('cuts long detail texts to the schema limit', async function () {
+    const jobs = new JobStore(store)
+    const job = newJob()
+    // The emoji's surrogate pair straddles the cut at 4096 characters.
+    const reason = `${'x'.repeat(4095)}\u{1F600}${'y'.repeat(100)}`
+    await journalOf(jobs, []).commit(job, {}, [{ kind: 'result', result: 'failure', detail: { reason, missing: undefined as any } }])
+    const [event] = await store.eventsOfDeployment(job.id)
+
+    assert.equal(String(event.body.detail?.reason).length, 4096)
+    assert.equal(String(event.body.detail?.reason).isWellFormed(), true)
+    assert.equal(Object.hasOwn(event.body.detail ?? {}, 'missing'), false)
+  })
+
   it('appends only the events a crash left unwritten', async function () {
     const jobs = new JobStore(store)
     const job = newJob()
