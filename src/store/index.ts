@@ -44,9 +44,10 @@ interface StoreParts {
 
 /**
  * The node's copy of the fleet's signed history, in LevelDB: records by id,
- * each author's feed, indexes and materialised views, all written in one
- * batch per put and durable before the put resolves and before the
- * `record` event fires. Callers verify signatures and authority first.
+ * each author's feed, indexes and materialised views. A record and all that
+ * it changes go into one batch, which is durable before the put resolves
+ * and before the `record` event fires. Callers verify signatures and
+ * authority first.
  * Records read back are decoded again; a corrupt one is logged and skipped.
  * Create one with `RecordStore.open`.
  */
