@@ -15,11 +15,19 @@ const RESPONSE_MAX_BYTES = 64 * 1024 * 1024
  * one). Errors that the node raises come back with their code.
  */
 export async function connectControl (path: string): Promise<NodeApi | null> {
-  const alive = await new Promise<boolean>(resolve => {
+  const alive = await new Promise<boolean>((resolve, reject) => {
     const socket = createConnection(path)
     const timer = setTimeout(() => { socket.destroy(); resolve(false) }, CONNECT_TIMEOUT_MS)
     socket.once('connect', () => { clearTimeout(timer); socket.destroy(); resolve(true) })
-    socket.once('error', () => { clearTimeout(timer); resolve(false) })
+    socket.once('error', (err: NodeJS.ErrnoException) => {
+      clearTimeout(timer)
+      if (err.code === 'EACCES') {
+        reject(new ControlError(`permission denied on the control socket ${path}: run the command as the user ` +
+          'that runs the node, e.g. with sudo', 'ERR_CONTROL', { cause: err }))
+        return
+      }
+      resolve(false)
+    })
   })
   if (!alive) {
     return null

@@ -12,6 +12,8 @@ import { ControlError } from './errors.ts'
 export const CONTROL_SOCKET_NAME = 'control.sock'
 /** Largest request line; a bundle path or a signed record with its manifest fits easily. */
 export const CONTROL_REQUEST_MAX_BYTES = 4 * 1024 * 1024
+/** Time a client may take to send its request line; the work that follows has no limit. */
+export const CONTROL_REQUEST_TIMEOUT_MS = 10_000
 /** Longest socket path Linux accepts (`sun_path` is 108 bytes with its NUL). */
 const SOCKET_PATH_MAX_BYTES = 107
 
@@ -91,12 +93,17 @@ export class ControlServer {
     socket.on('error', err => { this.#log.debug({ err }, 'control connection failed') })
     let buffered = ''
     socket.setEncoding('utf8')
+    socket.setTimeout(CONTROL_REQUEST_TIMEOUT_MS, () => {
+      this.#log.debug('control connection sent no request in time; closing it')
+      socket.destroy()
+    })
     socket.on('data', (chunk: string) => {
       buffered += chunk
       const newline = buffered.indexOf('\n')
       if (newline === -1 && buffered.length <= CONTROL_REQUEST_MAX_BYTES) {
         return
       }
+      socket.setTimeout(0)
       socket.removeAllListeners('data')
       const line = newline === -1 ? null : buffered.slice(0, newline)
       this.#answer(line).then(response => {
