@@ -157,6 +157,28 @@ describe('sower against a running fleet', function () {
     assert.equal(imported.accepted, 0)
   })
 
+  it('confirms a garden that waits', async () => {
+    await fleet.startAdmin()
+    await enroll('admin', fleet.admin.key.id, '--role', 'admin')
+    const careful = await fleet.addGarden({ name: 'careful', tags: ['app'], policy: { acceptRealtime: true, confirm: true } })
+    await enroll('careful', careful.key.id, '--tag', 'app')
+    await fleet.start(careful)
+    await eventually('a report of the garden', async () => {
+      const status = await sowerJson(['status', '--config', fleet.admin.config])
+      return status.gardens.some((garden: any) => garden.name === 'careful' && garden.agentVersion != null) ? true : undefined
+    })
+
+    const deploy = await sower(['deploy', 'app', await fleet.buildApp('1.0'), '--to', 'careful', '--type', 'service',
+      '--timeout', '40', '--config', fleet.admin.config])
+    assert.equal(deploy.status, 0, deploy.stdout + deploy.stderr)
+    assert.match(deploy.stdout, /careful +app +confirmation required/)
+    const intent = /published intent (int_\w+)/.exec(deploy.stdout)?.[1] ?? ''
+
+    const confirm = await sower(['confirm', intent, '--timeout', '40', '--config', fleet.admin.config])
+    assert.equal(confirm.status, 0, confirm.stdout + confirm.stderr)
+    assert.match(confirm.stdout, /careful +app +success/)
+  })
+
   it('carries records between two halves by bundle', async () => {
     await fleet.startAdmin()
     await enroll('admin', fleet.admin.key.id, '--role', 'admin')
