@@ -33,6 +33,9 @@ export { SOWER_VERSION } from './version.ts'
 
 /** Folder of the record store inside a node's data folder. */
 export const RECORDS_FOLDER = 'records'
+/** Time between two compactions of the record store within the config's `retention` limits. */
+export const COMPACTION_INTERVAL_MS = 60 * 60 * 1000
+const DAY_MS = 24 * 60 * 60 * 1000
 
 export interface GardenInit {
   logger: Logger
@@ -75,6 +78,8 @@ export class Garden {
   #identity?: Identity
   #starting?: Promise<void>
   #stopping?: Promise<void>
+  #compactionTimer?: NodeJS.Timeout
+  #compacting?: Promise<void>
   readonly #onIntent = (event: IntentEvent): void => { this.#intentArrived(event) }
 
   constructor (config: Config, init: GardenInit) {
@@ -193,6 +198,8 @@ export class Garden {
       this.#control = new ControlServer({ api: this.#api, logger: this.#log }, { path: controlSocketPath(config.dataDir) })
       await this.#control.start()
     }
+    this.#compactionTimer = setInterval(() => { this.#compact() }, COMPACTION_INTERVAL_MS)
+    this.#compactionTimer.unref()
     this.#warnWithoutCertificate()
     this.#log.info({ peer: identity.nodeKey.id, fleet: config.fleet, web: this.webUrl }, 'garden started')
   }
@@ -210,6 +217,9 @@ export class Garden {
   }
 
   async #stopParts (): Promise<void> {
+    clearInterval(this.#compactionTimer)
+    this.#compactionTimer = undefined
+    await this.#compacting
     await this.#stopPart('control socket', async () => { await this.#control?.stop() })
     await this.#stopPart('web view', async () => { await this.#web?.close() })
     this.#node?.off('intent', this.#onIntent)
@@ -227,6 +237,18 @@ export class Garden {
     } catch (err) {
       this.#log.error({ err, part: name }, 'stopping a part of the garden failed')
     }
+  }
+
+  /** Drops reports and events beyond the config's retention limits; one run at a time. */
+  #compact (): void {
+    if (this.#compacting != null || this.#store == null) {
+      return
+    }
+    const { retention } = this.config
+    const limits = { maxAgeMs: retention.maxAgeDays * DAY_MS, maxRecordsPerAuthor: retention.maxRecordsPerGarden }
+    this.#compacting = this.#store.compact(limits)
+      .then(() => {}, (err: unknown) => { this.#log.error({ err }, 'compacting the record store failed') })
+      .finally(() => { this.#compacting = undefined })
   }
 
   async #startWeb (options: { host?: string, port?: number, token?: string }): Promise<string> {
