@@ -212,4 +212,14 @@ describeOnBackends('deployment activation', suite => {
     assert.equal(activated.body.detail?.exitCode, 0)
     assert.equal(activated.body.detail?.output, 'switch-to-configuration switch: h 1\n')
   })
+
+  it('runs the activate script of a home', async function () {
+    const g = await suite.garden(s => [{ name: 'alice', seed: 'alice', type: 'home', profile: join(s.folder, 'profiles', 'alice'), acceptRealtime: true }])
+    const intent = g.signer.deploy(1, [await g.release(suite.closures.systemA, 'home', 'alice')])
+    await g.receive(intent)
+    const activated = await g.waitForEvent(idOf(g, intent, 'alice'), 'activated')
+
+    assert.equal(activated.body.detail?.mode, 'run-activate')
+    assert.equal(activated.body.detail?.output, 'activating h 1\n')
+  })
 })

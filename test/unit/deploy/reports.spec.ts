@@ -66,4 +66,11 @@ describeOnBackends('deployment reports', suite => {
 
     assert.equal(g.reports().length, 1)
   })
+
+  it('sends reports periodically', async function () {
+    const g = await suite.garden(s => [service(s)], { init: { reportIntervalMs: 20 } })
+    await g.waitForReports(3)
+
+    assert.ok(g.reports().length >= 3)
+  })
 })
