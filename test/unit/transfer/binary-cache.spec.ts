@@ -162,7 +162,7 @@ for (const kind of ['nix', 'plain'] as BackendKind[]) {
       await writeCache('none')
       const stalled = await serve({ stallNars: true })
       const { url } = await serve()
-      const garden = await start(0, { transfer: { binaryCaches: [stalled.url, url], stallTimeoutMs: 500 } })
+      const garden = await start(0, { transfer: { binaryCaches: [stalled.url, url], stallTimeoutMs: 1_500 } })
       const failures: string[] = []
       garden.transfer.on('source-failed', failure => { failures.push(`${failure.source} ${failure.code}`) })
 

@@ -12,15 +12,15 @@ import type { SourceFailedEvent } from '../../../src/transfer/index.ts'
 import { createTestFleet } from '../../utils/fleet.ts'
 import type { TestFleet } from '../../utils/fleet.ts'
 import {
-  buildSampleRelease, lateImports, recordedExports, slowExports, slowQueries, stallingExports, tamperedExports
+  buildSampleRelease, lateImports, recordedExports, slowExports, slowFirstQuery, stallingExports, tamperedExports
 } from './fixtures.ts'
 import type { ExportCall } from './fixtures.ts'
 import { createBackend, Gardens, waitUntil } from './harness.ts'
 import type { BackendKind, Garden, GardenInit } from './harness.ts'
 
-/** Delay of an honest holder's replies, so that the faulty holder is always tried first. */
-const LATE_REPLY_MS = 300
-/** Blob size of the large sample: more than libp2p buffers for a stream that nobody reads (4 MiB). */
+/** Delay of an honest holder's first probe reply, so that the faulty holder is always tried first. */
+const LATE_REPLY_MS = 1_000
+/** Blob size of the large sample: more than libp2p buffers for a stream without a reader (4 MiB). */
 const LARGE_BLOB_BYTES = 6 * 1024 * 1024
 
 /** Asserts that every manifest path is valid in `store` with the manifest's NAR hash and size. */
@@ -121,7 +121,7 @@ for (const kind of ['nix', 'plain'] as BackendKind[]) {
 
     it('drops a tampered provider', async () => {
       const tampered = await start(0, { storeTemplate: template, wrap: tamperedExports })
-      const honest = await start(1, { storeTemplate: template, wrap: backend => slowQueries(backend, LATE_REPLY_MS) })
+      const honest = await start(1, { storeTemplate: template, wrap: backend => slowFirstQuery(backend, LATE_REPLY_MS) })
       const stager = await start(2, { bootstrap: [...tampered.node.getMultiaddrs(), ...honest.node.getMultiaddrs()] })
       await connected(stager, 2)
       const failures = failuresOf(stager)
@@ -134,7 +134,7 @@ for (const kind of ['nix', 'plain'] as BackendKind[]) {
     })
 
     it('replaces a stalled provider', async () => {
-      const stallTimeoutMs = 500
+      const stallTimeoutMs = 1_500
       const released = new AbortController()
       releases.push(released)
       const stalledCalls: ExportCall[] = []
@@ -145,7 +145,7 @@ for (const kind of ['nix', 'plain'] as BackendKind[]) {
       })
       const honest = await start(1, {
         storeTemplate: template,
-        wrap: backend => recordedExports(slowQueries(backend, LATE_REPLY_MS), honestCalls)
+        wrap: backend => recordedExports(slowFirstQuery(backend, LATE_REPLY_MS), honestCalls)
       })
       const stager = await start(2, {
         bootstrap: [...stalling.node.getMultiaddrs(), ...honest.node.getMultiaddrs()],
@@ -163,7 +163,7 @@ for (const kind of ['nix', 'plain'] as BackendKind[]) {
       assert.equal(stalledCalls.length, 2)
       const replacedAfterMs = failedAtMs[0] - stalledCalls[1].atMs
       assert.ok(replacedAfterMs >= stallTimeoutMs, `replaced after ${replacedAfterMs} ms`)
-      assert.ok(replacedAfterMs < stallTimeoutMs + 1_000, `replaced after ${replacedAfterMs} ms`)
+      assert.ok(replacedAfterMs < stallTimeoutMs + 1_500, `replaced after ${replacedAfterMs} ms`)
       const firstBatch = new Set(stalledCalls[0].paths)
       assert.deepEqual(honestCalls.flatMap(call => call.paths).filter(path => firstBatch.has(path)), [])
       assert.deepEqual(honestCalls.flatMap(call => call.paths).sort(), [...stalledCalls[1].paths].sort())
@@ -172,7 +172,7 @@ for (const kind of ['nix', 'plain'] as BackendKind[]) {
 
     it('continues when a provider leaves', async () => {
       const leaving = await start(0, { storeTemplate: template, wrap: backend => slowExports(backend, 32 * 1024, 30) })
-      const staying = await start(1, { storeTemplate: template, wrap: backend => slowQueries(backend, LATE_REPLY_MS) })
+      const staying = await start(1, { storeTemplate: template, wrap: backend => slowFirstQuery(backend, LATE_REPLY_MS) })
       const stager = await start(2, { bootstrap: [...leaving.node.getMultiaddrs(), ...staying.node.getMultiaddrs()] })
       await connected(stager, 2)
       const failures = failuresOf(stager)
@@ -289,6 +289,27 @@ for (const kind of ['nix', 'plain'] as BackendKind[]) {
       assert.ok(error.message.includes(empty.node.peerId), error.message)
       assert.ok(error.message.includes('http://127.0.0.1:9/cache'), error.message)
       assert.equal(error.missing.length, release.manifest.length)
+    })
+
+    it('rejects a stage before start', async () => {
+      const garden = await start(0, { deferTransfer: true })
+
+      await assert.rejects(garden.transfer.stage(release, {}), { code: 'ERR_NOT_STARTED' })
+    })
+
+    it('ends a running stage on stop', async () => {
+      const holder = await start(0, { storeTemplate: template, wrap: backend => slowExports(backend, 16 * 1024, 50) })
+      const stager = await start(1, { bootstrap: holder.node.getMultiaddrs() })
+      await connected(stager, 1)
+      let stopping: Promise<void> | undefined
+
+      const staging = stager.transfer.stage(release, {
+        onProgress: () => { stopping ??= stager.transfer.stop() }
+      })
+
+      await assert.rejects(staging, { name: 'TransferStoppedError', code: 'ERR_TRANSFER_STOPPED' })
+      await stopping
+      assert.equal(stager.transfer.started, false)
     })
 
     it('rejects with the abort reason', async () => {

@@ -118,11 +118,18 @@ async function * throttle (source: AsyncIterable<Uint8Array>, chunkBytes: number
   }
 }
 
-/** Delays validity queries by `delayMs`, so this garden's probe replies arrive after the others. */
-export function slowQueries (target: StoreBackend, delayMs: number): StoreBackend {
+/**
+ * Delays the first validity query by `delayMs`. A holder runs its first
+ * query for the first probe, so its reply arrives after the other holders'.
+ */
+export function slowFirstQuery (target: StoreBackend, delayMs: number): StoreBackend {
+  let first = true
   return wrapBackend(target, {
     queryValidPaths: async paths => {
-      await new Promise(resolve => setTimeout(resolve, delayMs))
+      if (first) {
+        first = false
+        await new Promise(resolve => setTimeout(resolve, delayMs))
+      }
       return await target.queryValidPaths(paths)
     }
   })

@@ -11,8 +11,8 @@ const CHUNK = Buffer.alloc(64 * 1024, 7)
 const TOTAL_BYTES = 64 * 1024 * 1024
 /**
  * Bytes the sender may be ahead of a slow reader: two yamux windows (16 MiB
- * each in @libp2p/yamux 8), one buffered in the paused stream and one handed
- * to the reader's queue at once on resume, plus the reader's 4 MiB high-water
+ * each in @libp2p/yamux 8). One waits in the paused stream, and one reaches
+ * the reader's queue at once on resume. Add the reader's 4 MiB high-water
  * mark and the sender's 1 MiB write buffer.
  */
 const LEAD_MAX_BYTES = 40 * 1024 * 1024
