@@ -81,13 +81,18 @@ export class Gardens {
     return garden
   }
 
+  /** Stops every garden and removes every folder, and then raises the first error a garden raised on stop. */
   async stopAll (): Promise<void> {
-    await Promise.all(this.gardens.splice(0).map(async ({ node, records, transfer }) => {
+    const stopped = await Promise.allSettled(this.gardens.splice(0).map(async ({ node, records, transfer }) => {
       await transfer.stop()
       await node.stop()
       await records.close()
     }))
     await Promise.all(this.#dirs.splice(0).map(async dir => { await rm(dir, { recursive: true, force: true }) }))
+    const failure = stopped.find(result => result.status === 'rejected')
+    if (failure !== undefined) {
+      throw failure.reason
+    }
   }
 }
 
