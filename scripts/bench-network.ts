@@ -1,4 +1,4 @@
-// Network benchmarks, each garden a separate process on 127.0.0.1:
+// Network benchmarks with each garden a separate process on 127.0.0.1.
 //   (a) publish-to-stored latency over 50 gardens, beside 50 Serf agents;
 //   (b) resident memory of an idle garden and an idle Serf agent;
 //   (c) catch-up time of an offline garden on 10,000 records.
@@ -63,6 +63,33 @@ async function waitUntil (check: () => Promise<boolean> | boolean, timeoutMs: nu
   }
 }
 
+async function cpuTicks (pids: number[]): Promise<number> {
+  const ticks = await Promise.all(pids.map(async pid => {
+    const fields = (await readFile(`/proc/${pid}/stat`, 'utf8')).split(' ')
+    return Number(fields[13]) + Number(fields[14])
+  }))
+  return ticks.reduce((total, value) => total + value, 0)
+}
+
+/**
+ * Waits until the processes use less than 2 % of a CPU each on average over
+ * 2 s: startup (hello, sync, DHT) is over and rounds measure gossip. An
+ * idle garden uses about 0.6 % here (heartbeats, DHT upkeep).
+ */
+async function waitForQuiet (pids: number[], timeoutMs = 180_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs
+  while (Date.now() < deadline) {
+    const before = await cpuTicks(pids)
+    await new Promise(resolve => setTimeout(resolve, 2_000))
+    const usedTicks = await cpuTicks(pids) - before
+    // Linux counts 100 ticks per CPU second.
+    if (usedTicks < 0.02 * 200 * pids.length) {
+      return
+    }
+  }
+  console.log('processes did not become quiet; measuring anyway')
+}
+
 async function startGardens (dir: string, fleet: TestFleet): Promise<FleetProcess[]> {
   const gardens: FleetProcess[] = []
   const spawnOne = async (index: number, bootstrap: string[]): Promise<FleetProcess> => {
@@ -112,8 +139,7 @@ async function benchSower (dir: string): Promise<{ latenciesMs: number[], rssKiB
   const admin = await startAdmin(dir, fleet, laptop, bootstrap)
   try {
     await waitUntil(() => admin.node.connectedMembers().length >= 4, 30_000, 'admin connections')
-    // Gossipsub builds its meshes on heartbeats (1 s); let a few pass.
-    await new Promise(resolve => setTimeout(resolve, 3_000))
+    await waitForQuiet(gardens.map(garden => garden.child.pid ?? 0))
     const latenciesMs: number[] = []
     // Round 0 warms up caches, connections and meshes and is not counted.
     for (let round = 0; round <= ROUNDS; round++) {
@@ -121,7 +147,7 @@ async function benchSower (dir: string): Promise<{ latenciesMs: number[], rssKiB
       const startedAtMs = Date.now()
       await admin.node.publish(intent)
       const lines = await Promise.all(gardens.map(async garden =>
-        await garden.waitFor(line => line.event === 'intent' && line.id === intent.id, 60_000)))
+        await garden.waitFor(line => line.event === 'intent' && line.id === intent.id, 90_000)))
       const latencyMs = Math.max(...lines.map(line => line.atMs as number)) - startedAtMs
       if (round > 0) {
         latenciesMs.push(latencyMs)

@@ -32,6 +32,27 @@ export type { PeerStatusChange } from './trust-state.ts'
 export type { SyncSummary } from './sync.ts'
 export { ProtocolError } from './frames.ts'
 
+/** Waits before each hello attempt on one connection: at once, then after 1 s and 3 s. */
+const HELLO_RETRY_DELAYS_MS = [0, 1_000, 3_000]
+
+/** Resolves after `ms`, or at once when `signal` aborts. */
+async function sleep (ms: number, signal: AbortSignal): Promise<void> {
+  if (ms <= 0 || signal.aborted) {
+    return
+  }
+  await new Promise<void>(resolve => {
+    const onAbort = (): void => {
+      clearTimeout(timer)
+      resolve()
+    }
+    const timer = setTimeout(() => {
+      signal.removeEventListener('abort', onAbort)
+      resolve()
+    }, ms)
+    signal.addEventListener('abort', onAbort, { once: true })
+  })
+}
+
 /** The path by which a garden learned of an intent, named as policy triggers are. */
 export type IntentTrigger = 'realtime' | 'poll_on_connect'
 
@@ -285,7 +306,7 @@ export class FleetNode extends EventEmitter<FleetNodeEvents> {
 
   /**
    * Registers a protocol that only members may use: streams from other
-   * peers are aborted before `handler` sees them.
+   * peers are aborted before `handler` is called.
    */
   async handle (protocol: string, handler: StreamHandler, options?: StreamHandlerOptions): Promise<void> {
     const libp2p = this.#requireStarted()
@@ -336,22 +357,33 @@ export class FleetNode extends EventEmitter<FleetNodeEvents> {
   }
 
   #connected (connection: Connection): void {
+    this.#track(this.#greet(connection)).catch(() => {})
+  }
+
+  /**
+   * Sends our hello on a new connection, retrying while it stays open: on
+   * a busy host a hello can time out, and without one the peer cannot
+   * learn our certificate until the grace period closes the connection.
+   */
+  async #greet (connection: Connection): Promise<void> {
     const peer = connection.remotePeer.toString()
-    if (connection.direction !== 'outbound' && connection.direction !== 'inbound') {
-      return
-    }
-    const greeting = sendHello(this.#helloComponents(), this.#helloInit(), connection, this.protocols.hello)
-      .then(() => {
+    for (const [attempt, delayMs] of HELLO_RETRY_DELAYS_MS.entries()) {
+      await sleep(delayMs, this.#controller.signal)
+      if (connection.status !== 'open' || this.#controller.signal.aborted) {
+        return
+      }
+      try {
+        await sendHello(this.#helloComponents(), this.#helloInit(), connection, this.protocols.hello)
         if (this.trust.isMember(peer) && !this.#controller.signal.aborted) {
           this.syncWith(peer).catch(() => {})
         }
-      })
-      .catch(err => {
+        return
+      } catch (err) {
         if (!this.#controller.signal.aborted) {
-          this.#log.debug({ peer, err: (err as Error).message }, 'hello to peer failed')
+          this.#log.debug({ peer, attempt: attempt + 1, err: (err as Error).message }, 'hello to peer failed')
         }
-      })
-    this.#track(greeting).catch(() => {})
+      }
+    }
   }
 
   /** Remembers `work` until it settles, so that stop can wait for it. */

@@ -121,8 +121,8 @@ export function signIntent (fleet: TestFleet, overrides: Partial<DeployIntentBod
 }
 
 /**
- * Waits until `node` sees every peer in `peers` subscribed to the control
- * topic: a record published before that reaches them only by a later sync.
+ * Waits until `node` has every peer in `peers` as a control topic
+ * subscriber. A record published before that reaches them only by a later sync.
  */
 export async function gossipReady (node: RunningNode, peers: RunningNode[]): Promise<void> {
   const pubsub = (node.node.libp2p as any).services.pubsub
