@@ -7,7 +7,7 @@ import { join } from 'node:path'
 import { connectControl, callControl } from '../../../src/cli/control-client.ts'
 import { parseConfig } from '../../../src/config/index.ts'
 import type { Config } from '../../../src/config/index.ts'
-import { ControlServer, Garden, controlSocketPath, openStoreOnly, toEnvelope } from '../../../src/garden/index.ts'
+import { ControlServer, Garden, controlSocketPath, openStoreOnly, readRootFile, toEnvelope } from '../../../src/garden/index.ts'
 import { generateKey, writeKeyFile } from '../../../src/keys/index.ts'
 import type { SigningKey } from '../../../src/keys/index.ts'
 import { silentLogger } from '../../../src/logger.ts'
@@ -160,6 +160,24 @@ describe('control socket', () => {
       name: 'RemoteError',
       code: 'ERR_NO_ADMIN_KEY',
       message: /no admin key of this node may sign this intent: .*a retry for all seeds is outside the seeds web; name the seeds/
+    })
+  })
+
+  it('publishes a new root version', async () => {
+    const api = await connectControl(controlSocketPath(setup.config.dataDir))
+    const current = (await readRootFile(setup.config.root)).body
+    const next = signRecord('root', { ...current, version: 2, prev: (await readRootFile(setup.config.root)).id }, [setup.admin])
+    await api?.publish({ record: toEnvelope(next) })
+    assert.equal((await api?.info({}))?.rootVersion, 2)
+  })
+
+  it('rejects an unsigned root version', async () => {
+    const api = await connectControl(controlSocketPath(setup.config.dataDir))
+    const current = await readRootFile(setup.config.root)
+    const next = signRecord('root', { ...current.body, version: 2, prev: current.id }, [generateKey()])
+    await assert.rejects(api!.publish({ record: toEnvelope(next) }), {
+      code: 'ERR_ROOT_THRESHOLD',
+      message: /root version 2 has 0 of the 1 signatures that version 1's root keys must give/
     })
   })
 
