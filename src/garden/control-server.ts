@@ -10,11 +10,11 @@ import { ControlError } from './errors.ts'
 
 /** File name of the control socket in a node's data folder. */
 export const CONTROL_SOCKET_NAME = 'control.sock'
-/** Largest request line; a bundle path or a signed record with its manifest fits easily. */
+/** Maximum request line length; a bundle path or a signed record with its manifest fits easily. */
 export const CONTROL_REQUEST_MAX_BYTES = 4 * 1024 * 1024
 /** Time a client may take to send its request line; the work that follows has no limit. */
 export const CONTROL_REQUEST_TIMEOUT_MS = 10_000
-/** Longest socket path Linux accepts (`sun_path` is 108 bytes with its NUL). */
+/** Maximum socket path length on Linux: `sun_path` is 108 bytes, including its NUL. */
 const SOCKET_PATH_MAX_BYTES = 107
 
 export function controlSocketPath (dataDir: string): string {
