@@ -56,12 +56,12 @@ interface Identity {
 }
 
 /**
- * A Sower node, garden or admin: the composition root, the only module that imports every part.
- * From a parsed config it reads the keys, opens the record store, starts the
- * fleet network, the closure transfer, the deployment engine, the web view
- * and the control socket, and stops them in reverse order. An admin node is
- * the same node with admin keys configured and usually no subscriptions.
- * Signals are the caller's business.
+ * A Sower node, garden or admin. It is the composition root, the only
+ * module that imports every part. From a parsed config it reads the keys,
+ * opens the record store, starts the fleet network, the closure transfer,
+ * the deployment engine, the web view and the control socket, and stops
+ * them in reverse order. An admin node is the same node with admin keys
+ * configured and usually no subscriptions. Signals are the caller's business.
  */
 export class Garden {
   readonly config: Config
