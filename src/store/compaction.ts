@@ -6,6 +6,7 @@ import type { FeedState } from './feed.ts'
 import { indexEntries } from './indexes.ts'
 import { decodeFeedEntry, feedKey, issuedAtOf, lastPart, prefixRange } from './key-layout.ts'
 import type { Staging } from './staging.ts'
+import { isOpenDeployment } from './summaries.ts'
 import type { Tables } from './tables.ts'
 import type { CompactionLimits } from './types.ts'
 
@@ -26,9 +27,10 @@ const DROPPABLE_TYPES = new Set(['report', 'event'])
  * prefix of a feed, from its floor up to the first record that must stay,
  * so the floor alone tells sync which positions are gone. The scan stops at
  * the first record that is within the limits, is not a report or an event,
- * is its garden's latest report, is an event of a deployment without a
- * result, or is the feed's newest record (the next record links to it), and
- * at the first missing position, which sync still has to fetch.
+ * is its garden's latest report, is an event of an open deployment (no
+ * result and not ended by its policy), or is the feed's newest record (the
+ * next record links to it). It also stops at the first missing position,
+ * which sync still has to fetch.
  */
 export async function stageCompaction (
   staging: Staging, tables: Tables, author: string, limits: CompactionLimits, nowMs: number, log: Logger
@@ -87,7 +89,7 @@ async function mustKeep (staging: Staging, tables: Tables, record: SignedRecord)
     return garden?.report === record.id
   }
   const deployment = await staging.get(tables.deployments, (record as SignedRecord<'event'>).body.deployment)
-  return deployment?.result == null
+  return deployment == null || isOpenDeployment(deployment)
 }
 
 function dropRecord (staging: Staging, tables: Tables, record: SignedRecord): void {

@@ -24,7 +24,8 @@ import type {
 
 export * from './errors.ts'
 export type * from './types.ts'
-export type { DeploymentRef, DeploymentSummary, GardenRole, GardenSummary, IntentSummary, Trigger } from './summaries.ts'
+export type { DeploymentRef, DeploymentSummary, GardenRole, GardenSummary, IntentSummary, PolicyEnd, Trigger } from './summaries.ts'
+export { isOpenDeployment } from './summaries.ts'
 export type { FeedState } from './feed.ts'
 export type { LocalSublevel } from './tables.ts'
 export { GROUP_MAX_RECORDS } from './writer.ts'
@@ -360,8 +361,9 @@ export class RecordStore extends EventEmitter<RecordStoreEvents> {
    * Drops old reports and events within `limits` and returns how many were
    * dropped. Each feed loses a prefix only, and its floor records where the
    * kept part starts. It never drops roots, certificates, revocations,
-   * intents, alerts, a garden's latest report, events of a deployment
-   * without a result, a feed's newest record, or anything of a refused author.
+   * intents, alerts, a garden's latest report, events of an open deployment
+   * (no result and not ended by its policy), a feed's newest record, or
+   * anything of a refused author.
    * A `close()` meanwhile stops it after the current batch.
    */
   async compact (limits: CompactionLimits, nowMs = Date.now()): Promise<number> {

@@ -16,6 +16,14 @@ import type { StoredMeta } from './types.ts'
 export type GardenRole = typeof GARDEN_ROLES[number]
 export type Trigger = typeof TRIGGERS[number]
 
+/**
+ * End state that a garden's engine records without a result: the policy
+ * denied the deployment (`policy_denied`), or permitted staging only and the
+ * closure was staged (`staged_only`). Both end with a `policy_denied` event,
+ * whose `detail.staged` is true for `staged_only` only.
+ */
+export type PolicyEnd = 'policy_denied' | 'staged_only'
+
 /** The newest deployment of a garden, by the issue time of its newest event. */
 export interface DeploymentRef {
   id: string
@@ -23,6 +31,8 @@ export interface DeploymentRef {
   seed: string
   /** Result of this deployment; absent while it is open. */
   result?: DeploymentResult
+  /** Set when the deployment ended by its policy, without a result. */
+  policyEnd?: PolicyEnd
   updatedAt: string
 }
 
@@ -54,7 +64,7 @@ export interface GardenSummary {
   latestDeployment?: DeploymentRef
   /** Result of the newest event that carries one, in any deployment of this garden. */
   latestResult?: DeploymentResult
-  /** Deployments of this garden without a result. */
+  /** Open deployments of this garden: without a result and not ended by their policy. */
   pending: number
 }
 
@@ -80,6 +90,11 @@ export interface DeploymentSummary {
   trigger?: Trigger
   /** Result of the newest event that carries one, unless a newer `retry` event reopened it. */
   result?: DeploymentResult
+  /**
+   * Set when the newest `policy_denied` event ended the deployment: there is
+   * no result and no newer `retry` event reopened it.
+   */
+  policyEnd?: PolicyEnd
   /** Kind of the newest event. */
   lastEvent: EventKind
   startedAt: string
@@ -93,6 +108,10 @@ interface DeploymentTracking {
   result?: string
   retry?: string
   outcome?: DeploymentResult
+  /** Stamp of the newest `policy_denied` event. */
+  denial?: string
+  /** Whether that event marks the closure as staged (`detail.staged`). */
+  denialStaged?: boolean
 }
 
 export interface DeploymentState extends DeploymentSummary {
@@ -209,12 +228,11 @@ export function gardenWithEvent (
   deployment: DeploymentState, before: DeploymentState | undefined
 ): GardenState {
   const current = state ?? emptyGarden(record.author)
-  const wasOpen = before != null && before.result == null
-  const isOpen = deployment.result == null
+  const wasOpen = before != null && isOpenDeployment(before)
   const next: GardenState = {
     ...current,
     lastSeen: maxIso(current.lastSeen, seenAt(record, meta)),
-    pending: current.pending + Number(isOpen) - Number(wasOpen)
+    pending: current.pending + Number(isOpenDeployment(deployment)) - Number(wasOpen)
   }
   const tracking = { ...current.tracking }
   if (current.latestDeployment?.id === deployment.id || isNewer(deployment.tracking.last, tracking.deployment)) {
@@ -240,7 +258,19 @@ function deploymentRef (deployment: DeploymentState): DeploymentRef {
   if (deployment.result != null) {
     ref.result = deployment.result
   }
+  if (deployment.policyEnd != null) {
+    ref.policyEnd = deployment.policyEnd
+  }
   return ref
+}
+
+/**
+ * Decides whether a deployment is open: it has no result and its policy did
+ * not end it. Open deployments count as pending and compaction keeps their
+ * events.
+ */
+export function isOpenDeployment (deployment: DeploymentSummary): boolean {
+  return deployment.result == null && deployment.policyEnd == null
 }
 
 export function deploymentWithEvent (state: DeploymentState | undefined, record: SignedRecord<'event'>): DeploymentState {
@@ -280,16 +310,31 @@ export function deploymentWithEvent (state: DeploymentState | undefined, record:
   if (body.kind === 'retry' && isNewer(stamp, tracking.retry)) {
     tracking.retry = stamp
   }
+  if (body.kind === 'policy_denied' && isNewer(stamp, tracking.denial)) {
+    tracking.denial = stamp
+    tracking.denialStaged = body.detail?.staged === true
+  }
 
   next.tracking = tracking
-  return withDeploymentResult(next)
+  return withDeploymentEnd(next)
 }
 
-function withDeploymentResult (state: DeploymentState): DeploymentState {
-  const { result: _previous, ...rest } = state
-  const { outcome, result, retry } = state.tracking
+/**
+ * Sets `result` and `policyEnd` from the tracked stamps. A result is kept
+ * unless a newer retry reopened the deployment. Without one, the newest
+ * `policy_denied` event ends the deployment unless a newer retry reopened it.
+ */
+function withDeploymentEnd (state: DeploymentState): DeploymentState {
+  const { result: _result, policyEnd: _policyEnd, ...rest } = state
+  const { outcome, result, retry, denial, denialStaged } = state.tracking
   const reopened = retry != null && result != null && retry > result
-  return outcome == null || reopened ? rest : { ...rest, result: outcome }
+  if (outcome != null && !reopened) {
+    return { ...rest, result: outcome }
+  }
+  if (denial != null && (retry == null || denial > retry)) {
+    return { ...rest, policyEnd: denialStaged === true ? 'staged_only' : 'policy_denied' }
+  }
+  return rest
 }
 
 export function intentWithRecord (state: IntentState | undefined, record: SignedRecord<'intent'>): IntentState {

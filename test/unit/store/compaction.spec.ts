@@ -92,6 +92,31 @@ describe('RecordStore compaction', () => {
     assert.equal((await store.latestReport(garden.key.id))?.id, feed[7].id)
   })
 
+  const policyEnds: Array<[string, Record<string, boolean>]> = [
+    ['a policy denial', {}],
+    ['a staged-only end', { staged: true }]
+  ]
+  for (const [name, detail] of policyEnds) {
+    it(`moves on after ${name}`, async () => {
+      const denial = garden.sign('event', eventBody({ intent: INTENT, seed: 'two', garden: garden.key.id, kind: 'policy_denied', detail, offsetMs: 8000 }))
+      await store.put(denial, metaAt(0))
+
+      await store.compact({ maxAgeMs: 0 }, NOW_MS)
+
+      assert.equal(await store.floor(garden.key.id), 8)
+    })
+  }
+
+  it('keeps a denied deployment that a retry reopened', async () => {
+    const two = (kind: 'policy_denied' | 'retry', offsetMs: number): SignedRecord =>
+      garden.sign('event', eventBody({ intent: INTENT, seed: 'two', garden: garden.key.id, kind, offsetMs }))
+    await store.putMany([two('policy_denied', 8000), two('retry', 9000)].map(record => ({ record, meta: metaAt(0) })))
+
+    await store.compact({ maxAgeMs: 0 }, NOW_MS)
+
+    assert.equal(await store.floor(garden.key.id), 4)
+  })
+
   it('keeps records within the age limit', async () => {
     const dropped = await store.compact({ maxAgeMs: NOW_MS - T0_MS - 1500 }, NOW_MS)
 

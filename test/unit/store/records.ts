@@ -87,6 +87,7 @@ export interface EventInit {
   offsetMs: number
   result?: DeploymentResult
   trigger?: EventBody['trigger']
+  detail?: EventBody['detail']
 }
 
 export function eventBody (init: EventInit): AppendBody<'event'> {
@@ -103,6 +104,9 @@ export function eventBody (init: EventInit): AppendBody<'event'> {
   }
   if (init.trigger != null) {
     body.trigger = init.trigger
+  }
+  if (init.detail != null) {
+    body.detail = init.detail
   }
   return body
 }

@@ -224,6 +224,88 @@ describe('RecordStore views', () => {
     })
   })
 
+  describe('policy ends', () => {
+    type Step = [EventInit['kind'], Pick<EventInit, 'result' | 'detail'>?]
+    const DENIED: Step = ['policy_denied', { detail: { reason: 'no rule permits any action on realtime' } }]
+    const STAGED_ONLY: Step = ['policy_denied', { detail: { permitted: 'stage', staged: true } }]
+
+    interface SignedDeployment {
+      arrivals: Arrival[]
+      garden: string
+      id: string
+    }
+
+    /** Signs a report and one garden's deployment of the first intent, one event per step, a second apart. */
+    function signDeployment (steps: Step[]): SignedDeployment {
+      const garden = new FeedSigner(generateKey())
+      const intent = history.intents[0]
+      const arrivals = [{ record: garden.sign('report', reportBody(50_000)), meta: metaAt(100_000) }]
+      for (const [index, [kind, fields]] of steps.entries()) {
+        const init = { intent, seed: 'web', garden: garden.key.id, kind, offsetMs: 60_000 + index * 1000, ...fields }
+        arrivals.push({ record: garden.sign('event', eventBody(init)), meta: metaAt(100_000) })
+      }
+      return { arrivals, garden: garden.key.id, id: deploymentId(intent, 'web', garden.key.id) }
+    }
+
+    async function storeArrivals (arrivals: Arrival[]): Promise<RecordStore> {
+      const other = await temp.open()
+      for (const { record, meta } of arrivals) {
+        await other.put(record, meta)
+      }
+      return other
+    }
+
+    async function deploymentOf (steps: Step[]): Promise<SignedDeployment & { store: RecordStore }> {
+      const signed = signDeployment(steps)
+      return { ...signed, store: await storeArrivals(signed.arrivals) }
+    }
+
+    const cases: Array<[string, Step[], string | undefined, number]> = [
+      ['a denial', [['received'], DENIED], 'policy_denied', 0],
+      ['staging only', [['received'], ['staging'], ['staged'], STAGED_ONLY], 'staged_only', 0],
+      ['a denial reopened by retry', [['received'], DENIED, ['retry']], undefined, 1],
+      ['a denial after a retry', [['received'], ['result', { result: 'failure' }], ['retry'], DENIED], 'policy_denied', 0]
+    ]
+    for (const [name, steps, policyEnd, pending] of cases) {
+      it(`summarises ${name}`, async () => {
+        const { store: other, garden, id } = await deploymentOf(steps)
+        const summary = await other.deployment(id)
+
+        assert.equal(summary?.policyEnd, policyEnd)
+        assert.equal(summary?.result, undefined)
+        assert.equal((await other.garden(garden))?.pending, pending)
+      })
+    }
+
+    it('gives a canceled denial its result', async () => {
+      const { store: other, garden, id } = await deploymentOf([['received'], DENIED, ['canceled'], ['result', { result: 'canceled' }]])
+      const summary = await other.deployment(id)
+
+      assert.equal(summary?.result, 'canceled')
+      assert.equal(summary?.policyEnd, undefined)
+      assert.equal((await other.garden(garden))?.pending, 0)
+    })
+
+    it('marks the latest deployment of a garden', async () => {
+      const { store: other, garden } = await deploymentOf([['received'], STAGED_ONLY])
+
+      assert.equal((await other.garden(garden))?.latestDeployment?.policyEnd, 'staged_only')
+    })
+
+    for (const seed of [1, 2, 3, 4]) {
+      it(`ends the same for shuffle ${seed}`, async () => {
+        const signed = signDeployment([['received'], DENIED, ['retry'], ['staging'], ['staged'], STAGED_ONLY])
+        const inOrder = await storeArrivals(signed.arrivals)
+        const reordered = await storeArrivals(shuffled(signed.arrivals, seededRandom(seed)))
+        const summary = await reordered.deployment(signed.id)
+
+        assert.equal(summary?.policyEnd, 'staged_only')
+        assert.equal((await reordered.garden(signed.garden))?.pending, 0)
+        assert.deepEqual(summary, await inOrder.deployment(signed.id))
+      })
+    }
+  })
+
   describe('intents', () => {
     it('counts applied gardens and results', async () => {
       const first = await store.intent(history.intents[0])
