@@ -34,11 +34,11 @@ export interface RunningNode {
   stop: () => Promise<void>
 }
 
-async function readJson (path: string, what: string): Promise<unknown> {
+async function readJson (path: string, description: string): Promise<unknown> {
   try {
     return JSON.parse(await readFile(path, 'utf8'))
   } catch (err) {
-    throw new InvalidInputError(`cannot read the ${what} ${path}: ${(err as Error).message}`, { cause: err })
+    throw new InvalidInputError(`cannot read the ${description} ${path}: ${(err as Error).message}`, { cause: err })
   }
 }
 

@@ -106,16 +106,16 @@ async function replyRecords (components: HelloComponents, caller: string, caller
 
 /** Keeps records, in order, while they fit in the budget of the other side (headers take a few bytes). */
 function fitBudget (records: SignedRecord[], maxBytes: number): SignedRecord[] {
-  const kept: SignedRecord[] = []
+  const fitting: SignedRecord[] = []
   let bytes = 256
   for (const record of records.slice(0, HELLO_MAX_RECORDS)) {
     bytes += record.bytes.byteLength + 8
     if (bytes > maxBytes) {
       break
     }
-    kept.push(record)
+    fitting.push(record)
   }
-  return kept
+  return fitting
 }
 
 /** Ingests roots first, in version order, so certificates signed under a newer root can be judged. */

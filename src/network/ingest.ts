@@ -83,28 +83,34 @@ type Context = IngestComponents & Required<Pick<IngestInit, 'maxRecordBytes' | '
 
 async function runRules (context: Context, bytes: Uint8Array, meta: IngestMeta): Promise<IngestResult> {
   const { store, trust } = context
+
   // [REJECT] larger than a record may be
   if (bytes.byteLength > context.maxRecordBytes) {
     return result('reject', 'ERR_RECORD_TOO_LARGE', `record of ${bytes.byteLength} bytes exceeds ${context.maxRecordBytes} bytes`)
   }
+
   // [REJECT] not UTF-8 JSON, or not the envelope and body schema of its type
   const decoded = decodeRecord(bytes, context.maxRecordBytes)
   if (!decoded.ok) {
     return result('reject', decoded.error.code, decoded.error.message)
   }
   const record = decoded.record
+
   // [REJECT] not the canonical envelope: gossip ids and stored bytes rely on one form per record
   if (!sameBytes(bytes, record.bytes)) {
     return result('reject', 'ERR_NOT_CANONICAL', `${record.type} ${record.id} is not in its canonical JCS form`, record)
   }
+
   // [REJECT] arrived on the topic of another record type
   if (meta.topic != null && TOPIC_OF_TYPE[record.type] !== meta.topic) {
     return result('reject', 'ERR_WRONG_TOPIC', `a ${record.type} does not belong on the ${meta.topic} topic`, record)
   }
+
   // [IGNORE] already stored
   if (await store.has(record.id)) {
     return result('ignore', 'ERR_KNOWN', `${record.id} is already stored`, record)
   }
+
   // [IGNORE] author refused after a fork: its records are evidence, not news
   if (store.isRefused(record.author)) {
     return result('ignore', 'ERR_AUTHOR_REFUSED', `author ${record.author} is refused after a fork`, record)
@@ -127,16 +133,19 @@ export function judgeRecord (trust: TrustState, record: SignedRecord, nowMs: num
   if (fleetOf(record) !== trust.fleet) {
     return result('reject', 'ERR_WRONG_FLEET', `${record.type} ${record.id} belongs to fleet ${fleetOf(record)}, not ${trust.fleet}`, record)
   }
+
   // [IGNORE] issued in the future or expired: honest relays replay old records
   const fresh = checkFreshness(record, nowMs)
   if (!fresh.ok) {
     return result('ignore', fresh.code, fresh.reason, record)
   }
+
   // [REJECT] a signature that does not verify, or not signed by its author alone
   const verified = verifyRecord(record)
   if (!verified.ok) {
     return result('reject', 'ERR_SIGNATURE', verified.reason, record)
   }
+
   // [REJECT] / [IGNORE] signer without the authority for this record
   return checkAuthority(trust, record)
 }
@@ -163,10 +172,12 @@ function checkAuthority (trust: TrustState, record: SignedRecord): IngestResult 
   if (status.member) {
     return null
   }
+
   // [IGNORE] author without any certificate yet: its certificate may still be on its way
   if (status.code === 'ERR_NO_CERTIFICATE') {
     return result('ignore', status.code, status.reason, record)
   }
+
   // [REJECT] author revoked or its certificate expired
   return result('reject', status.code, status.reason, record)
 }
@@ -176,6 +187,7 @@ function checkRoot (current: RootRecord, next: RootRecord): IngestResult | null 
   if (next.body.version <= current.body.version) {
     return result('ignore', 'ERR_ROOT_STALE', `root version ${next.body.version} is not newer than ${current.body.version}`, next)
   }
+
   // [IGNORE] skips a version: the missing one arrives by sync first
   if (next.body.version > current.body.version + 1) {
     return result('ignore', 'ERR_ROOT_GAP', `root version ${next.body.version} cannot be judged before version ${current.body.version + 1}`, next)

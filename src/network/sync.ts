@@ -28,8 +28,8 @@ const requestSchema = z.strictObject({
 /**
  * A batch is a JSON header frame, then (when `count` > 0) one frame with
  * the records, each preceded by its length as a 4-byte big-endian integer.
- * `next` holds the last seq sent per author, so the caller can request the
- * next batch before it has judged this one. `floors` holds, for authors in
+ * `next` contains the last seq sent per author, so the caller can request the
+ * next batch before it has judged this one. `floors` contains, for authors in
  * the batch whose early records were compacted away, the lowest seq kept.
  */
 const batchHeaderSchema = z.strictObject({
