@@ -239,7 +239,7 @@ describe('RecordStore views', () => {
     function signDeployment (steps: Step[]): SignedDeployment {
       const garden = new FeedSigner(generateKey())
       const intent = history.intents[0]
-      const arrivals = [{ record: garden.sign('report', reportBody(50_000)), meta: metaAt(100_000) }]
+      const arrivals: Arrival[] = [{ record: garden.sign('report', reportBody(50_000)), meta: metaAt(100_000) }]
       for (const [index, [kind, fields]] of steps.entries()) {
         const init = { intent, seed: 'web', garden: garden.key.id, kind, offsetMs: 60_000 + index * 1000, ...fields }
         arrivals.push({ record: garden.sign('event', eventBody(init)), meta: metaAt(100_000) })
