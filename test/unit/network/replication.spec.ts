@@ -87,7 +87,8 @@ describe('replication', function () {
     await allStore([g2], intent.id)
   })
 
-  it('converges two halves after a partition', async () => {
+  it('converges two halves after a partition', async function () {
+    this.timeout(60_000)
     const fleet = createTestFleet({ members: 6 })
     // Records that cross the healed link by sync reach the rest of a half by periodic sync.
     const syncIntervalMs = 300
@@ -108,8 +109,8 @@ describe('replication', function () {
     await allStore(right, status.id)
     assert.equal(await right[0].store.has(intent.id), false)
     await left[2].node.dial(right[2].node.getMultiaddrs()[0])
-    await allStore([...left, ...right], intent.id)
-    await allStore([...left, ...right], status.id)
+    await allStore([...left, ...right], intent.id, 25_000)
+    await allStore([...left, ...right], status.id, 25_000)
   })
 
   it('settles feeds below a compacted floor', async () => {
