@@ -17,9 +17,13 @@ export type DeploymentState =
  */
 export const WAITING_STATES: readonly DeploymentState[] = ['confirmation_required', 'waiting_for_window', 'staged_only']
 
-type StateFields = Pick<DeploymentView, 'result' | 'lastEvent' | 'stagedOnly' | 'awaitingConfirmation'>
+type StateFields = Pick<DeploymentView, 'result' | 'lastEvent' | 'policyEnd' | 'stagedOnly' | 'awaitingConfirmation'>
 
 export function deploymentState (deployment: StateFields): DeploymentState {
+  if (deployment.policyEnd != null) {
+    return deployment.policyEnd
+  }
+  // A summary stored before `policyEnd` existed still ends with its policy_denied event.
   if (deployment.lastEvent === 'policy_denied') {
     return deployment.stagedOnly === true ? 'staged_only' : 'policy_denied'
   }
@@ -84,9 +88,17 @@ export function eventWords (kind: EventKind): string {
   return EVENT_WORDS[kind] ?? kind
 }
 
+/** Names an event's step; a `policy_denied` event that marks the closure as staged reads as staged only. */
+function stepWords (event: EventView): string {
+  if (event.kind === 'policy_denied' && event.detail?.staged === true) {
+    return 'staged only'
+  }
+  return eventWords(event.kind)
+}
+
 /** Describes an event for a timeline line: the step, its result and trigger, who caused it, and its details. */
 export function describeEvent (event: EventView, names: ReadonlyMap<string, string>): string {
-  const parts = [event.result == null ? eventWords(event.kind) : `${eventWords(event.kind)}: ${event.result}`]
+  const parts = [event.result == null ? stepWords(event) : `${stepWords(event)}: ${event.result}`]
   if (event.trigger != null) {
     parts.push(`trigger ${event.trigger}`)
   }

@@ -7,6 +7,7 @@ import { judgeRecord } from '../network/index.ts'
 import type { StoreBackend } from '../nix/index.ts'
 import { parseRecord, signRecord } from '../records/index.ts'
 import type { BodyTypes, Envelope, EventBody, RecordType, ReportBody, SignedRecord } from '../records/index.ts'
+import { isOpenDeployment } from '../store/index.ts'
 import type { DeploymentSummary, GardenSummary, IntentSummary, RecordStore } from '../store/index.ts'
 import { exportBundle, importBundle } from './bundle.ts'
 import type { BundleExportOptions, BundleExportSummary, BundleImportSummary } from './bundle.ts'
@@ -45,8 +46,9 @@ export interface GardenDetail {
 /** A deployment as commands show it, with what its events tell beyond the summary. */
 export interface DeploymentView extends DeploymentSummary {
   /**
-   * The policy permitted staging but not activation. Such a deployment ends
-   * with a `policy_denied` event whose detail marks the closure as staged.
+   * The policy permitted staging but not activation: `policyEnd` is
+   * `staged_only`. Such a deployment ends with a `policy_denied` event whose
+   * detail marks the closure as staged.
    */
   stagedOnly?: boolean
   /**
@@ -301,12 +303,11 @@ export class GardenApi implements NodeApi {
     return { url: await this.#parts.startWeb(params) }
   }
 
-  /** Adds what the events of open and denied deployments tell; ended ones need no events read. */
+  /** Adds what the events of open deployments show; ended ones need no events read. */
   async #toViews (deployments: DeploymentSummary[]): Promise<DeploymentView[]> {
     const views: DeploymentView[] = []
     for (const deployment of deployments) {
-      const needsEvents = deployment.result == null || deployment.lastEvent === 'policy_denied'
-      const events = needsEvents ? await this.#parts.store.eventsOfDeployment(deployment.id) : []
+      const events = isOpenDeployment(deployment) ? await this.#parts.store.eventsOfDeployment(deployment.id) : []
       views.push(toView(deployment, events))
     }
     return views
@@ -360,7 +361,10 @@ export class GardenApi implements NodeApi {
 function toView (deployment: DeploymentSummary, events: Array<SignedRecord<'event'>>): DeploymentView {
   const view: DeploymentView = { ...deployment }
   const last = events.at(-1)
-  if (deployment.lastEvent === 'policy_denied' && last?.body.kind === 'policy_denied') {
+  if (deployment.policyEnd != null) {
+    view.stagedOnly = deployment.policyEnd === 'staged_only'
+  } else if (deployment.lastEvent === 'policy_denied' && last?.body.kind === 'policy_denied') {
+    // A summary stored before `policyEnd` existed leaves the end state to its last event.
     view.stagedOnly = last.body.detail?.staged === true
   }
   const asked = events.findLastIndex(event => event.body.kind === 'confirmation_required')

@@ -78,7 +78,7 @@ function TimelineEntry ({ event, admins, trigger }: { event: TimelineEvent, admi
 /** Renders one deployment: its facts and its event timeline in plain words. */
 export function DeploymentPage ({ view }: { view: DeploymentView }): VNode {
   const deployment = view.deployment
-  const status = deploymentStatus(deployment.result, deployment.lastEvent)
+  const status = deploymentStatus(deployment)
   return html`<div id="deployment" data-live="">
     <h1>Deployment of ${deployment.seed} <${StatusBadge} status=${status} /></h1>
     <dl class="facts">

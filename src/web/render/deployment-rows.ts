@@ -19,7 +19,7 @@ function GardenCell ({ peer, names }: { peer: string, names: ReadonlyMap<string,
 }
 
 function Row ({ deployment, props }: { deployment: DeploymentSummary, props: DeploymentRowsProps }): VNode {
-  const status = deploymentStatus(deployment.result, deployment.lastEvent)
+  const status = deploymentStatus(deployment)
   return html`<tr data-deployment=${deployment.id}>
     <td><${Id} id=${deployment.id} href=${deploymentHref(deployment.id)} /></td>
     ${props.gardenNames != null ? html`<${GardenCell} peer=${deployment.garden} names=${props.gardenNames} />` : null}

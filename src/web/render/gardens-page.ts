@@ -20,6 +20,8 @@ function UnnamedPeer ({ peer }: { peer: string }): VNode {
 
 function ResultCell (garden: GardenSummary): VNode {
   if (garden.latestResult != null) return html`<${StatusBadge} status=${garden.latestResult} />`
+  const policyEnd = garden.latestDeployment?.policyEnd
+  if (policyEnd != null) return html`<${StatusBadge} status=${policyEnd} />`
   if (garden.latestDeployment != null) return html`<${StatusBadge} status="in_progress" />`
   return html`<${StatusBadge} status="never_deployed" />`
 }

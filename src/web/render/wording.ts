@@ -1,12 +1,14 @@
 import { DateTime } from 'luxon'
-import type { DeploymentResult, EventBody, EventKind } from '../../records/index.ts'
+import type { DeploymentResult, EventBody } from '../../records/index.ts'
+import type { DeploymentSummary } from '../../store/index.ts'
 
 /**
- * State shown in a result cell: a deployment result, or the state of an
- * open deployment. `policy_denied` and `confirmation_required` have their
- * own words and styles and never read as a failure.
+ * State shown in a result cell: a deployment result, an end state that the
+ * policy set without a result (`policy_denied`, `staged_only`), or the state
+ * of an open deployment. The policy and confirmation states have their own
+ * words and styles and never read as a failure.
  */
-export type Status = DeploymentResult | 'policy_denied' | 'confirmation_required' |
+export type Status = DeploymentResult | 'policy_denied' | 'staged_only' | 'confirmation_required' |
   'waiting_for_window' | 'in_progress' | 'never_deployed'
 
 export const STATUS_LABELS: Record<Status, string> = {
@@ -16,17 +18,20 @@ export const STATUS_LABELS: Record<Status, string> = {
   canceled: 'Canceled',
   superseded: 'Superseded',
   policy_denied: 'Policy denied',
+  staged_only: 'Staged only',
   confirmation_required: 'Confirmation required',
   waiting_for_window: 'Waiting for window',
   in_progress: 'In progress',
   never_deployed: 'Never deployed'
 }
 
-/** Derives the state of a deployment from its result and the kind of its last event. */
-export function deploymentStatus (result: DeploymentResult | undefined, lastEvent: EventKind | undefined): Status {
-  if (lastEvent === 'policy_denied' || lastEvent === 'confirmation_required') return lastEvent
-  if (result != null) return result
-  if (lastEvent === 'waiting_for_window') return lastEvent
+/** Derives the state of a deployment from its summary. */
+export function deploymentStatus (deployment: Pick<DeploymentSummary, 'result' | 'policyEnd' | 'lastEvent'>): Status {
+  if (deployment.policyEnd != null) return deployment.policyEnd
+  if (deployment.result != null) return deployment.result
+  const lastEvent = deployment.lastEvent
+  // A summary stored before `policyEnd` existed still ends with its policy_denied event.
+  if (lastEvent === 'policy_denied' || lastEvent === 'confirmation_required' || lastEvent === 'waiting_for_window') return lastEvent
   return 'in_progress'
 }
 

@@ -58,7 +58,7 @@ export function registerApi (app: FastifyInstance, context: RouteContext): void 
     return {
       deployments: view.deployments.map(deployment => ({
         ...publicSummary(deployment),
-        status: deploymentStatus(deployment.result, deployment.lastEvent)
+        status: deploymentStatus(deployment)
       }))
     }
   })
@@ -69,7 +69,7 @@ export function registerApi (app: FastifyInstance, context: RouteContext): void 
     return {
       deployment: {
         ...publicSummary(view.deployment),
-        status: deploymentStatus(view.deployment.result, view.deployment.lastEvent)
+        status: deploymentStatus(view.deployment)
       },
       events: view.events.map(event => ({
         id: event.id,

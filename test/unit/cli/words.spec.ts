@@ -6,13 +6,15 @@ import type { DeploymentView } from '../../../src/garden/index.ts'
 import { generateKey } from '../../../src/keys/index.ts'
 import type { GardenSummary } from '../../../src/store/index.ts'
 
-type Fields = Pick<DeploymentView, 'result' | 'lastEvent' | 'stagedOnly' | 'awaitingConfirmation'>
+type Fields = Pick<DeploymentView, 'result' | 'lastEvent' | 'policyEnd' | 'stagedOnly' | 'awaitingConfirmation'>
 
 describe('deploymentState', () => {
   const cases: Array<[string, Fields, DeploymentState, string]> = [
     ['a result', { lastEvent: 'result', result: 'success' }, 'success', 'success'],
     ['a denial', { lastEvent: 'policy_denied' }, 'policy_denied', 'policy denied'],
     ['staging only', { lastEvent: 'policy_denied', stagedOnly: true }, 'staged_only', 'staged only (policy permits no activation)'],
+    ['a stored denial', { lastEvent: 'policy_denied', policyEnd: 'policy_denied' }, 'policy_denied', 'policy denied'],
+    ['a stored staging end', { lastEvent: 'policy_denied', policyEnd: 'staged_only' }, 'staged_only', 'staged only (policy permits no activation)'],
     ['a confirmation wait', { lastEvent: 'staged', awaitingConfirmation: true }, 'confirmation_required', 'confirmation required'],
     ['a window wait', { lastEvent: 'waiting_for_window' }, 'waiting_for_window', 'waiting for window'],
     ['a running step', { lastEvent: 'health_check' }, 'in_progress', 'in progress (health check)'],
@@ -38,6 +40,18 @@ describe('describeEvent', () => {
       detail: { action: 'activate', output: 'line one\nlast line\n' }
     }, new Map([[key, 'admin ops']]))
     assert.equal(text, 'confirmed, trigger realtime, by admin ops, action=activate output=last line')
+  })
+
+  it('names a staged-only end', () => {
+    const text = describeEvent({
+      id: 'evt_x',
+      issuedAt: '2026-01-01T00:00:00.000Z',
+      kind: 'policy_denied',
+      trigger: 'realtime',
+      actor: 'policy',
+      detail: { permitted: 'stage', staged: true }
+    }, new Map())
+    assert.equal(text, 'staged only, trigger realtime, by policy, permitted=stage staged=true')
   })
 })
 

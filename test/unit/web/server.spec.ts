@@ -214,6 +214,51 @@ describe('web server', () => {
     }
   })
 
+  describe('policy end states', () => {
+    const ends: Array<[string, Record<string, string | boolean>, string, string]> = [
+      ['policy denied', { trigger: 'realtime', reason: 'no rule of subscription web permits any action on realtime' },
+        'policy_denied', 'Policy denied'],
+      ['staged only', { trigger: 'realtime', action: 'activate', permitted: 'stage', staged: true },
+        'staged_only', 'Staged only']
+    ]
+    for (const [name, detail, status, label] of ends) {
+      describe(name, () => {
+        beforeEach(async () => {
+          const intent = fixture.intent(['web'])
+          await fixture.put(intent,
+            fixture.event(alpha, intent, 'received', { trigger: 'realtime', actor: fixture.fleet.admin.id }),
+            fixture.event(alpha, intent, 'policy_denied', { trigger: 'realtime', actor: 'policy', detail }))
+        })
+
+        it('has its own API status', async () => {
+          const { url } = await start()
+          const [deployment] = (await (await fetch(new URL('api/deployments', url))).json()).deployments
+          assert.equal(deployment.status, status)
+        })
+
+        it('is not pending', async () => {
+          const { url } = await start()
+          const body = await (await fetch(new URL(`api/gardens/${alpha.key.id}`, url))).json()
+          assert.equal(body.garden.pending, 0)
+        })
+
+        it('shows its label in the gardens table', async () => {
+          const { url } = await start()
+          const text = await (await fetch(url)).text()
+          assert.match(text, new RegExp(`class="status status-${status}">${label}<`))
+          assert.doesNotMatch(text, /In progress/)
+        })
+
+        it('shows its label on the deployment page', async () => {
+          const { url } = await start()
+          const [deployment] = (await (await fetch(new URL('api/deployments', url))).json()).deployments
+          const text = await (await fetch(new URL(`deployments/${deployment.id}`, url))).text()
+          assert.match(text, new RegExp(`<h1>Deployment of web <span class="status status-${status}">${label}<`))
+        })
+      })
+    }
+  })
+
   describe('API', () => {
     const statuses: Array<[string, string, number, string | undefined]> = [
       ['gardens', 'api/gardens', 200, undefined],

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict'
 import type { EventBody } from '../../../src/records/index.ts'
 import { formatAgo } from '../../../src/web/render/format.ts'
 import { describeRule, policyRules } from '../../../src/web/render/policy.ts'
-import { deploymentStatus, describeEvent, formatWindowOpening } from '../../../src/web/render/wording.ts'
+import { STATUS_LABELS, deploymentStatus, describeEvent, formatWindowOpening } from '../../../src/web/render/wording.ts'
 
 const ALICE = `12D3KooW${'A'.repeat(44)}`
 const admins = new Map([[ALICE, 'alice']])
@@ -70,19 +70,25 @@ describe('web wording', () => {
   })
 
   describe('deploymentStatus', () => {
-    const cases: Array<[Parameters<typeof deploymentStatus>, string]> = [
-      [[undefined, 'policy_denied'], 'policy_denied'],
-      [['failure', 'policy_denied'], 'policy_denied'],
-      [[undefined, 'confirmation_required'], 'confirmation_required'],
-      [['success', 'result'], 'success'],
-      [[undefined, 'waiting_for_window'], 'waiting_for_window'],
-      [[undefined, 'staging'], 'in_progress']
+    const cases: Array<[string, Parameters<typeof deploymentStatus>[0], string]> = [
+      ['policy denial', { lastEvent: 'policy_denied', policyEnd: 'policy_denied' }, 'policy_denied'],
+      ['staged only', { lastEvent: 'policy_denied', policyEnd: 'staged_only' }, 'staged_only'],
+      ['denial without policyEnd', { lastEvent: 'policy_denied' }, 'policy_denied'],
+      ['retry after denial', { lastEvent: 'retry' }, 'in_progress'],
+      ['confirmation wait', { lastEvent: 'confirmation_required' }, 'confirmation_required'],
+      ['success', { result: 'success', lastEvent: 'result' }, 'success'],
+      ['window wait', { lastEvent: 'waiting_for_window' }, 'waiting_for_window'],
+      ['running step', { lastEvent: 'staging' }, 'in_progress']
     ]
-    for (const [args, expected] of cases) {
-      it(`${String(args[0])} after ${args[1]}`, () => {
-        assert.equal(deploymentStatus(...args), expected)
+    for (const [name, deployment, expected] of cases) {
+      it(name, () => {
+        assert.equal(deploymentStatus(deployment), expected)
       })
     }
+
+    it('labels staged only', () => {
+      assert.equal(STATUS_LABELS.staged_only, 'Staged only')
+    })
   })
 
   describe('formatWindowOpening', () => {
