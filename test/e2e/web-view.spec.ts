@@ -176,8 +176,9 @@ describe('web view in a browser', function () {
     await page.waitForSelector('#live-status[data-state="live"]')
     await page.getByText('Received by gossip while online, signed by admin admin').waitFor()
 
-    await fixture.put(fixture.event(garden, intent, 'policy_denied', { detail: { action: 'activate' } }))
-    await page.getByText('Policy denied: no rule permits activate on realtime').waitFor()
+    const reason = 'no rule of subscription web permits any action on realtime'
+    await fixture.put(fixture.event(garden, intent, 'policy_denied', { trigger: 'realtime', actor: 'policy', detail: { trigger: 'realtime', reason } }))
+    await page.getByText(`Policy denied: ${reason}`).waitFor()
     assert.equal(await page.locator('li.event.tone-policy').count(), 1)
     assert.equal(await page.locator('h1 .status-policy_denied').count(), 1)
   })

@@ -4,7 +4,8 @@ import { DeploymentRows } from './deployment-rows.ts'
 import { html } from './html.ts'
 import type { VNode } from './html.ts'
 import { ExactTime, Id, None, StatusBadge, TimeAgo, gardenHref, intentHref } from './parts.ts'
-import { actorLabel, deploymentStatus, describeEvent, triggerLabel } from './wording.ts'
+import { describeEvent } from './event-words.ts'
+import { actorLabel, deploymentStatus, triggerLabel } from './wording.ts'
 import type { AdminNames } from './wording.ts'
 
 export interface DeploymentsView {

@@ -1,6 +1,7 @@
 import type { FastifyInstance } from 'fastify'
 import type { GardenSummary } from '../../store/index.ts'
-import { describeEvent, deploymentStatus } from '../render/wording.ts'
+import { describeEvent } from '../render/event-words.ts'
+import { deploymentStatus } from '../render/wording.ts'
 import { parseTableQuery } from '../table/index.ts'
 import { loadDeployment, loadDeployments, loadGarden, loadGardens, loadIntent, loadIntents } from '../views.ts'
 import type { RouteContext } from './context.ts'

@@ -2,7 +2,8 @@ import assert from 'node:assert/strict'
 import type { EventBody } from '../../../src/records/index.ts'
 import { formatAgo } from '../../../src/web/render/format.ts'
 import { describeRule, policyRules } from '../../../src/web/render/policy.ts'
-import { STATUS_LABELS, deploymentStatus, describeEvent, formatWindowOpening } from '../../../src/web/render/wording.ts'
+import { describeEvent } from '../../../src/web/render/event-words.ts'
+import { STATUS_LABELS, deploymentStatus, formatWindowOpening } from '../../../src/web/render/wording.ts'
 
 const ALICE = `12D3KooW${'A'.repeat(44)}`
 const admins = new Map([[ALICE, 'alice']])
@@ -24,27 +25,69 @@ function event (kind: EventBody['kind'], init: Partial<EventBody> = {}): EventBo
 
 describe('web wording', () => {
   describe('describeEvent', () => {
+    const PEER = `12D3KooW${'P'.repeat(44)}`
     const cases: Array<[string, EventBody, string, string]> = [
-      ['received by gossip', event('received', { trigger: 'realtime', actor: ALICE }),
+      ['received by gossip', event('received', { trigger: 'realtime', actor: ALICE, detail: { reason: null, sequence: 3 } }),
         'Received by gossip while online, signed by admin alice', 'info'],
       ['received by sync', event('received', { trigger: 'poll_on_connect', actor: ALICE }),
         'Received by sync after connecting, signed by admin alice', 'info'],
       ['received from a bundle', event('received', { trigger: 'poll_on_connect', detail: { reason: 'import' } }),
         'Received in an imported bundle', 'info'],
+      ['received when a window opened', event('received', {
+        trigger: 'schedule', actor: 'policy', detail: { reason: 'window_opened', opensAt: '2026-03-07T01:00:00.000Z' }
+      }), 'Started when its window opened', 'info'],
+      ['received on an unreliable clock', event('received', {
+        trigger: 'realtime', actor: ALICE, detail: { clockReliable: false, expiresAt: '2026-03-07T01:00:00.000Z', expiryChecked: false }
+      }), "Received by gossip while online, signed by admin alice. Its expiry was not checked, because the garden's clock is marked unreliable", 'info'],
       ['received with unknown trigger', event('received', { trigger: 'constructor' as any }), 'Received', 'info'],
-      ['policy denied', event('policy_denied', { trigger: 'realtime', detail: { action: 'activate' } }),
-        'Policy denied: no rule permits activate on realtime', 'policy'],
-      ['policy denied with reason', event('policy_denied', { detail: { reason: 'outside every window' } }),
-        'Policy denied: outside every window', 'policy'],
-      ['waiting for window', event('waiting_for_window', { detail: { opensAt: '2026-03-07T01:00:00.000Z', zone: 'Europe/Berlin' } }),
-        'Waiting for the window opening Sat 02:00 Europe/Berlin', 'waiting'],
+      ['policy denied', event('policy_denied', {
+        trigger: 'realtime', actor: 'policy', detail: { trigger: 'realtime', reason: 'no rule of subscription web permits any action on realtime' }
+      }), 'Policy denied: no rule of subscription web permits any action on realtime', 'policy'],
+      ['policy denied without reason', event('policy_denied', { trigger: 'realtime' }),
+        'Policy denied: no rule permits any action on realtime', 'policy'],
+      ['staged only', event('policy_denied', {
+        trigger: 'poll_on_connect', detail: { trigger: 'poll_on_connect', action: 'activate', permitted: 'stage', staged: true, reason: 'x' }
+      }), 'Staged only: the policy permits only staging on poll_on_connect, so nothing was activated', 'policy'],
+      ['waiting for window', event('waiting_for_window', {
+        detail: { opensAt: '2026-03-07T01:00:00.000Z', zone: 'Europe/Berlin', action: 'restart', rule: 'night' }
+      }), 'Waiting for the window opening Sat 02:00 Europe/Berlin to restart (rule night)', 'waiting'],
       ['confirmation required', event('confirmation_required'), 'Confirmation required', 'confirm'],
-      ['confirmed by admin', event('confirmed', { actor: ALICE }), 'Confirmed by admin alice', 'info'],
-      ['health check failed', event('health_check', { detail: { exitCode: 1 } }), 'Health check failed', 'failure'],
-      ['health check passed', event('health_check', { detail: { exitCode: 0 } }), 'Health check passed', 'info'],
-      ['success', event('result', { result: 'success' }), 'Finished: success', 'ok'],
-      ['failure with reason', event('result', { result: 'failure', detail: { reason: 'switch exited 1' } }),
-        'Failed: switch exited 1', 'failure'],
+      ['confirmation required with rule', event('confirmation_required', {
+        detail: { action: 'restart', rule: 'prod', trigger: 'realtime', stageNow: false }
+      }), 'Confirmation required before a restart (rule prod)', 'confirm'],
+      ['confirmed by admin', event('confirmed', { actor: ALICE, detail: { followUp: null, action: 'activate' } }),
+        'Confirmed by admin alice', 'info'],
+      ['confirmed by an operator', event('confirmed', { actor: 'operator' }), 'Confirmed by an operator on the garden', 'info'],
+      ['staging progress', event('staging', {
+        detail: { storePath: '/nix/store/x', bytesReceived: 512 * 1024, bytesExpected: 1024 * 1024, source: PEER }
+      }), `Staging the closure: 512.0 KiB of 1.0 MiB received from ${PEER.slice(0, 24)}…`, 'info'],
+      ['staged from a peer', event('staged', { detail: { source: 'peer', peer: PEER, bytes: 2048 } }),
+        `Staged the closure from peer ${PEER.slice(0, 16)}…, 2.0 KiB`, 'info'],
+      ['staged from a cache', event('staged', { detail: { source: 'cache', peer: null, bytes: 2048 } }),
+        'Staged the closure from a binary cache, 2.0 KiB', 'info'],
+      ['activating a system', event('activating', { detail: { mode: 'boot-and-reboot', storePath: '/nix/store/x', previousGeneration: 4 } }),
+        'Activating: setting the next boot entry and rebooting, replacing generation 4', 'info'],
+      ['activated for a reboot', event('activated', { detail: { generation: 5, mode: 'boot-and-reboot', reboot: true } }),
+        'Activated generation 5 as the next boot entry, and the host reboots', 'info'],
+      ['health check failed', event('health_check', { detail: { ok: false, exitCode: 1, signal: null, timedOut: false } }),
+        'Health check failed: it exited with status 1', 'failure'],
+      ['health check timed out', event('health_check', { detail: { ok: false, exitCode: null, signal: 'SIGTERM', timedOut: true } }),
+        'Health check failed: it timed out', 'failure'],
+      ['health check passed', event('health_check', { detail: { ok: true, exitCode: 0 } }), 'Health check passed', 'info'],
+      ['rollback with failed command', event('rolled_back', { detail: { generation: 2, ok: false, exitCode: 3 } }),
+        'Rolled back to generation 2, but its activation command exited with status 3', 'failure'],
+      ['success', event('result', { result: 'success', detail: { generation: 3, action: 'activate' } }),
+        'Finished: success, generation 3 is current', 'ok'],
+      ['success without change', event('result', { result: 'success', detail: { noop: true } }),
+        'Finished: success, the release was already the current generation', 'ok'],
+      ['success after a reboot', event('result', { result: 'success', detail: { generation: 3, rebooted: true } }),
+        'Finished: success after a reboot, generation 3 is current', 'ok'],
+      ['failure with reason', event('result', { result: 'failure', detail: { reason: 'activation command exited with status 1', rolledBack: true } }),
+        'Failed: activation command exited with status 1. Rolled back to the previous generation', 'failure'],
+      ['superseded', event('superseded', { detail: { by: 'int_x', sequence: 2, reason: 'intent int_x with sequence 2 is newer' } }),
+        'Superseded: intent int_x with sequence 2 is newer', 'neutral'],
+      ['retry', event('retry', { actor: ALICE, detail: { followUp: 'int_y', attempt: 2 } }),
+        'Retry requested by admin alice, attempt 2', 'info'],
       ['unknown actor key', event('canceled', { actor: `12D3KooW${'Z'.repeat(44)}` }), 'Canceled by key 12D3KooWZZZZ…ZZZZ', 'neutral']
     ]
     for (const [name, body, title, tone] of cases) {
@@ -56,8 +99,8 @@ describe('web wording', () => {
     }
 
     it('policy denied uses the deployment trigger', () => {
-      const words = describeEvent(event('policy_denied', { detail: { action: 'stage' } }), admins, 'schedule')
-      assert.equal(words.title, 'Policy denied: no rule permits stage on schedule')
+      const words = describeEvent(event('policy_denied'), admins, 'schedule')
+      assert.equal(words.title, 'Policy denied: no rule permits any action on schedule')
     })
 
     it('policy denied never reads as failure', () => {
