@@ -165,8 +165,18 @@ function checkAuthority (trust: TrustState, record: SignedRecord): IngestResult 
   }
   if (record.type === 'certificate' || record.type === 'revocation' || record.type === 'intent') {
     const decision = maySign(trust.root.body, record.author, record)
-    // [REJECT] signer is no admin of the current root, or lacks the scope or its limits
-    return decision.ok ? null : result('reject', decision.code, decision.reason, record)
+    if (decision.ok) {
+      return null
+    }
+
+    // [IGNORE] signer is no admin of the current root. The root version that adds it may still be
+    // on its way, or the record is history by an admin that a later version removed.
+    if (decision.code === 'ERR_UNKNOWN_SIGNER') {
+      return result('ignore', decision.code, decision.reason, record)
+    }
+
+    // [REJECT] an admin of the current root without the scope or outside its limits
+    return result('reject', decision.code, decision.reason, record)
   }
   const status = trust.status(record.author)
   if (status.member) {

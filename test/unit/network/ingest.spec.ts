@@ -1,10 +1,11 @@
 import assert from 'node:assert/strict'
 import { generateKey } from '../../../src/keys/index.ts'
+import type { SigningKey } from '../../../src/keys/index.ts'
 import { silentLogger } from '../../../src/logger.ts'
 import { TrustState, createIngest } from '../../../src/network/index.ts'
 import type { Ingest, IngestMeta } from '../../../src/network/index.ts'
 import { signRecord } from '../../../src/records/index.ts'
-import type { SignedRecord } from '../../../src/records/index.ts'
+import type { DeployIntentBody, RootBody, SignedRecord } from '../../../src/records/index.ts'
 import { createTestFleet, iso, DAY_MS } from '../../utils/fleet.ts'
 import type { TestFleet } from '../../utils/fleet.ts'
 import { signIntent } from './helpers.ts'
@@ -52,6 +53,51 @@ function reportBy (fleet: TestFleet, memberIndex: number, seq: number, prev: str
   }, [member.key])
 }
 
+/** Stores and applies the next root version with `admins` beside the fleet's own admin. */
+async function nextRoot (s: Setup, admins: RootBody['admins']): Promise<void> {
+  const current = s.trust.root
+  const body: RootBody = {
+    ...current.body,
+    version: current.body.version + 1,
+    prev: current.id,
+    admins: [s.fleet.root.body.admins[0], ...admins]
+  }
+  const outcome = await s.ingest(signRecord('root', body, [s.fleet.admin]).bytes, GOSSIP)
+  assert.equal(outcome.code, 'OK', outcome.reason)
+}
+
+/** Adds an admin key with `scopes` to the root and returns it. */
+async function addAdmin (s: Setup, name: string, scopes: RootBody['admins'][number]['scopes']): Promise<SigningKey> {
+  const key = generateKey()
+  await nextRoot(s, [{ name, key: key.id, scopes }])
+  return key
+}
+
+/** Signs the first intent of `key`'s own feed. */
+function intentBy (s: Setup, key: SigningKey, overrides: Partial<DeployIntentBody> = {}): SignedRecord<'intent'> {
+  const body = { ...signIntent(s.fleet).body, author: key.id, seq: 1, prev: null, ...overrides } as DeployIntentBody
+  return signRecord('intent', body, [key])
+}
+
+/** Signs the first certificate of `key`'s own feed for a new garden. */
+function certificateBy (s: Setup, key: SigningKey, tags: string[] = []): SignedRecord<'certificate'> {
+  const body = { ...s.fleet.members[1].certificate.body, author: key.id, seq: 1, prev: null, peer: generateKey().id, tags }
+  return signRecord('certificate', body, [key])
+}
+
+/** Signs the first revocation of `key`'s own feed. */
+function revocationBy (s: Setup, key: SigningKey): SignedRecord<'revocation'> {
+  return signRecord('revocation', {
+    fleet: s.fleet.fleet,
+    author: key.id,
+    seq: 1,
+    prev: null,
+    issuedAt: iso(Date.now()),
+    peer: s.fleet.members[0].key.id,
+    reason: 'retired'
+  }, [key])
+}
+
 /** Returns the bytes of a record with one body field changed after signing. */
 function tampered (record: SignedRecord, field: string, value: unknown): Uint8Array {
   const json = JSON.parse(new TextDecoder().decode(record.bytes))
@@ -89,23 +135,49 @@ describe('ingest', () => {
     },
     { name: 'rejects another fleet', action: 'reject', code: 'ERR_WRONG_FLEET', bytes: s => signIntent(s.fleet, { fleet: 'other-fleet' }).bytes },
     { name: 'rejects the wrong topic', action: 'reject', code: 'ERR_WRONG_TOPIC', bytes: s => signIntent(s.fleet).bytes, meta: { ...GOSSIP, topic: 'report' } },
+    { name: 'ignores an intent by an unknown key', action: 'ignore', code: 'ERR_UNKNOWN_SIGNER', bytes: s => intentBy(s, generateKey()).bytes },
+    { name: 'ignores a certificate by a garden key', action: 'ignore', code: 'ERR_UNKNOWN_SIGNER', bytes: s => certificateBy(s, s.fleet.members[0].key).bytes },
+    { name: 'ignores a revocation by an unknown key', action: 'ignore', code: 'ERR_UNKNOWN_SIGNER', bytes: s => revocationBy(s, generateKey()).bytes },
     {
-      name: 'rejects an intent without deploy scope',
-      action: 'reject',
+      name: 'ignores an intent by a removed admin',
+      action: 'ignore',
       code: 'ERR_UNKNOWN_SIGNER',
-      bytes: s => {
-        const stranger = generateKey()
-        return signRecord('intent', { ...signIntent(s.fleet).body, author: stranger.id }, [stranger]).bytes
+      bytes: async s => {
+        const removed = await addAdmin(s, 'removed', [{ name: 'deploy' }])
+        const intent = intentBy(s, removed)
+        await nextRoot(s, [])
+        return intent.bytes
       }
     },
     {
-      name: 'rejects a certificate by a garden key',
+      name: 'rejects an intent without deploy scope',
       action: 'reject',
-      code: 'ERR_UNKNOWN_SIGNER',
-      bytes: s => {
-        const garden = s.fleet.members[0].key
-        return signRecord('certificate', { ...s.fleet.members[1].certificate.body, author: garden.id, seq: 1, prev: null }, [garden]).bytes
-      }
+      code: 'ERR_SCOPE',
+      bytes: async s => intentBy(s, await addAdmin(s, 'enroller', [{ name: 'enroll' }])).bytes
+    },
+    {
+      name: 'rejects an intent outside its seeds',
+      action: 'reject',
+      code: 'ERR_SCOPE_LIMIT',
+      bytes: async s => intentBy(s, await addAdmin(s, 'web-deployer', [{ name: 'deploy', seeds: ['web'] }])).bytes
+    },
+    {
+      name: 'rejects a certificate without enroll scope',
+      action: 'reject',
+      code: 'ERR_SCOPE',
+      bytes: async s => certificateBy(s, await addAdmin(s, 'deployer', [{ name: 'deploy' }])).bytes
+    },
+    {
+      name: 'rejects a certificate outside its tags',
+      action: 'reject',
+      code: 'ERR_SCOPE_LIMIT',
+      bytes: async s => certificateBy(s, await addAdmin(s, 'lab-enroller', [{ name: 'enroll', tags: ['lab'] }]), ['prod']).bytes
+    },
+    {
+      name: 'rejects a revocation without enroll scope',
+      action: 'reject',
+      code: 'ERR_SCOPE',
+      bytes: async s => revocationBy(s, await addAdmin(s, 'deployer', [{ name: 'deploy' }])).bytes
     },
     { name: 'ignores an expired intent', action: 'ignore', code: 'ERR_EXPIRED', bytes: s => signIntent(s.fleet, { issuedAt: iso(Date.now() - 2 * DAY_MS), expiresAt: iso(Date.now() - DAY_MS) }).bytes },
     { name: 'ignores a record from the future', action: 'ignore', code: 'ERR_FROM_FUTURE', bytes: s => signIntent(s.fleet, { issuedAt: iso(Date.now() + DAY_MS), expiresAt: iso(Date.now() + 2 * DAY_MS) }).bytes },
