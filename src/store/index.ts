@@ -12,8 +12,8 @@ import { FeedAppender } from './append.ts'
 import { checkSchemaVersion, loadMemory, openDatabase } from './open.ts'
 import { READ_PAGE_RECORDS, RecordReader } from './reader.ts'
 import { Staging } from './staging.ts'
-import { isListedGarden, toDeploymentSummary, toGardenSummary, toIntentSummary } from './summaries.ts'
-import type { DeploymentSummary, GardenSummary, IntentSummary } from './summaries.ts'
+import { intentReleases, isListedGarden, toDeploymentSummary, toGardenSummary, toIntentSummary } from './summaries.ts'
+import type { DeploymentSummary, GardenSummary, IntentRelease, IntentSummary } from './summaries.ts'
 import { openTables } from './tables.ts'
 import type { Database, LocalSublevel, Table, Tables } from './tables.ts'
 import { Writer } from './writer.ts'
@@ -24,7 +24,9 @@ import type {
 
 export * from './errors.ts'
 export type * from './types.ts'
-export type { DeploymentRef, DeploymentSummary, GardenRole, GardenSummary, IntentSummary, PolicyEnd, Trigger } from './summaries.ts'
+export type {
+  DeploymentRef, DeploymentSummary, GardenRole, GardenSummary, IntentRelease, IntentSummary, PolicyEnd, Trigger
+} from './summaries.ts'
 export { isOpenDeployment } from './summaries.ts'
 export type { FeedState } from './feed.ts'
 export type { LocalSublevel } from './tables.ts'
@@ -336,7 +338,8 @@ export class RecordStore extends EventEmitter<RecordStoreEvents> {
   async intent (id: string): Promise<IntentSummary | undefined> {
     this.#assertOpen()
     const state = await this.#reader.readValue(this.#tables.intents, id)
-    return state == null ? undefined : toIntentSummary(state)
+    const summary = state == null ? undefined : toIntentSummary(state)
+    return summary == null ? undefined : await this.#withReleases(summary)
   }
 
   /** Intents, newest issue time first, with how many gardens applied each. */
@@ -345,7 +348,20 @@ export class RecordStore extends EventEmitter<RecordStoreEvents> {
     const range = prefixRange('intent')
     const keys = await this.#tables.byType.sublevel.keys({ ...range, reverse: true, limit: options.limit ?? -1 }).all()
     const states = await this.#reader.readValues(this.#tables.intents, keys.map(lastPart))
-    return states.map(toIntentSummary).filter(summary => summary != null)
+    const summaries = states.map(toIntentSummary).filter(summary => summary != null)
+    return await Promise.all(summaries.map(async summary => await this.#withReleases(summary)))
+  }
+
+  /**
+   * Fills in the releases of an intent summary stored before summaries kept
+   * them, from the intent record. Newer summaries need no read.
+   */
+  async #withReleases (summary: IntentSummary): Promise<IntentSummary> {
+    if ((summary.releases as IntentRelease[] | undefined) != null) {
+      return summary
+    }
+    const record = await this.get(summary.id) as SignedRecord<'intent'> | undefined
+    return { ...summary, releases: record == null ? [] : intentReleases(record.body) }
   }
 
   async alerts (): Promise<Array<SignedRecord<'alert'>>> {

@@ -1,6 +1,6 @@
 import { DEPLOYMENT_RESULTS } from '../records/index.ts'
 import type {
-  DeploymentResult, EventKind, IntentAction, SignedRecord, GARDEN_ROLES, TRIGGERS
+  DeploymentResult, EventKind, IntentAction, IntentBody, SignedRecord, GARDEN_ROLES, TRIGGERS
 } from '../records/index.ts'
 import { issuedAtOf, stampOf } from './key-layout.ts'
 import type { StoredMeta } from './types.ts'
@@ -118,6 +118,12 @@ export interface DeploymentState extends DeploymentSummary {
   tracking: DeploymentTracking
 }
 
+/** One release of a deploy intent: its seed and the store path it deploys. */
+export interface IntentRelease {
+  seed: string
+  storePath: string
+}
+
 /** One intent with the progress of the gardens working on it. */
 export interface IntentSummary {
   id: string
@@ -127,6 +133,8 @@ export interface IntentSummary {
   intent?: string
   /** Seeds of the releases, or the seeds a follow-up names (empty: all seeds of its intent). */
   seeds: string[]
+  /** Seed and store path of each release of a deploy intent, in its order; empty for follow-ups. */
+  releases: IntentRelease[]
   targets: string[]
   issuedAt: string
   expiresAt: string
@@ -345,6 +353,7 @@ export function intentWithRecord (state: IntentState | undefined, record: Signed
     author: body.author,
     action: body.action,
     seeds: body.action === 'deploy' ? body.releases.map(release => release.seed) : [...body.seeds ?? []],
+    releases: intentReleases(body),
     targets: [...body.targets],
     issuedAt: body.issuedAt,
     expiresAt: body.expiresAt
@@ -355,6 +364,11 @@ export function intentWithRecord (state: IntentState | undefined, record: Signed
     facts.intent = body.intent
   }
   return { ...current, facts }
+}
+
+/** Returns the seed and store path of each release of a deploy intent, none for a follow-up. */
+export function intentReleases (body: IntentBody): IntentRelease[] {
+  return body.action === 'deploy' ? body.releases.map(release => ({ seed: release.seed, storePath: release.storePath })) : []
 }
 
 export function emptyIntent (id: string): IntentState {

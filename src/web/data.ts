@@ -1,14 +1,10 @@
 import type { Logger } from '../logger.ts'
 import type { SignedRecord } from '../records/index.ts'
-import type { GardenSummary, IntentSummary, RecordStore } from '../store/index.ts'
+import type { GardenSummary, RecordStore } from '../store/index.ts'
 import { GardenCache } from './garden-cache.ts'
 import type { ColumnKey, SortDirection, SortedGardens } from './table/index.ts'
 import type { AlertView } from './render/alerts-page.ts'
-import type { ReleaseRef } from './render/intent-pages.ts'
 import type { AdminNames } from './render/wording.ts'
-
-/** Intents whose releases are kept in memory; intent records never change, so entries never go stale. */
-const RELEASE_CACHE_MAX = 4096
 
 /** Gardens indexed by what an intent's target selectors match. */
 interface TargetIndex {
@@ -31,7 +27,6 @@ export class WebData {
   #names: { version: number, names: Map<string, string> } | undefined
   #targets: { version: number, index: TargetIndex } | undefined
   #admins: Promise<AdminNames> | undefined
-  #releases = new Map<string, ReleaseRef[]>()
   #alerts: Promise<AlertView[]> | undefined
 
   constructor (components: { store: RecordStore, logger: Logger }) {
@@ -137,18 +132,6 @@ export class WebData {
     return names
   }
 
-  /** Seeds and store paths of deploy intents, read once per intent. */
-  async releasesOf (intentIds: readonly string[]): Promise<Map<string, ReleaseRef[]>> {
-    const missing = intentIds.filter(id => !this.#releases.has(id))
-    const records = await Promise.all(missing.map(async id => await this.store.get(id)))
-    records.forEach((record, i) => {
-      if (record == null) return
-      if (this.#releases.size >= RELEASE_CACHE_MAX) this.#releases.clear()
-      this.#releases.set(missing[i], releasesOfRecord(record as SignedRecord<'intent'>))
-    })
-    return new Map(intentIds.map(id => [id, this.#releases.get(id) ?? []]))
-  }
-
   /**
    * Fork alerts: the evidence this node found itself and the alert records
    * other nodes signed, one entry per author and feed position.
@@ -184,25 +167,9 @@ export class WebData {
     })
   }
 
-  /**
-   * The summary of one intent.
-   * NOTE: the store has no lookup of one intent summary, so this scans the
-   * intent list; fine for hundreds of intents, slow for many thousands.
-   */
-  async intent (id: string): Promise<IntentSummary | undefined> {
-    const intents = await this.store.intents()
-    return intents.find(intent => intent.id === id)
-  }
-
   get logger (): Logger {
     return this.#logger
   }
-}
-
-function releasesOfRecord (record: SignedRecord<'intent'>): ReleaseRef[] {
-  const body = record.body
-  if (body.action !== 'deploy') return []
-  return body.releases.map(release => ({ seed: release.seed, storePath: release.storePath }))
 }
 
 function pushTo (map: Map<string, string[]>, key: string, value: string): void {

@@ -1,4 +1,5 @@
 import type { SignedRecord } from '../records/index.ts'
+import type { IntentSummary } from '../store/index.ts'
 import type { WebData } from './data.ts'
 import { notFound } from './errors.ts'
 import type { DeploymentView, DeploymentsView } from './render/deployment-pages.ts'
@@ -74,11 +75,9 @@ export async function loadDeployment (data: WebData, id: string, nowMs: number):
   return view
 }
 
-async function intentRows (data: WebData, summaries: Awaited<ReturnType<WebData['store']['intents']>>): Promise<IntentRow[]> {
-  const releases = await data.releasesOf(summaries.map(summary => summary.id))
+async function intentRows (data: WebData, summaries: readonly IntentSummary[]): Promise<IntentRow[]> {
   return await Promise.all(summaries.map(async summary => ({
     summary,
-    releases: releases.get(summary.id) ?? [],
     targetCount: await data.countTargets(summary.targets)
   })))
 }
@@ -89,7 +88,7 @@ export async function loadIntents (data: WebData, limit: number, nowMs: number):
 }
 
 export async function loadIntent (data: WebData, id: string, nowMs: number): Promise<IntentView> {
-  const summary = await data.intent(id)
+  const summary = await data.store.intent(id)
   if (summary == null) throw notFound(`intent ${id}`)
   const [record, [row], deployments, gardenNames, admins] = await Promise.all([
     data.store.get(id),

@@ -8,16 +8,8 @@ import { Chips, ExactTime, Id, None, TimeAgo, intentHref } from './parts.ts'
 import { actorLabel } from './wording.ts'
 import type { AdminNames } from './wording.ts'
 
-/** The seed and store path of one release of a deploy intent. */
-export interface ReleaseRef {
-  seed: string
-  storePath: string
-}
-
 export interface IntentRow {
   summary: IntentSummary
-  /** Releases of a deploy intent; empty for follow-ups. */
-  releases: readonly ReleaseRef[]
   /** Gardens that the intent's target selectors match now. */
   targetCount: number
 }
@@ -40,12 +32,13 @@ function Applied ({ row }: { row: IntentRow }): VNode {
 }
 
 function Releases ({ row }: { row: IntentRow }): VNode {
-  if (row.releases.length === 0) {
+  const releases = row.summary.releases
+  if (releases.length === 0) {
     return row.summary.intent != null
       ? html`<span>${row.summary.action} of <${Id} id=${row.summary.intent} href=${intentHref(row.summary.intent)} /></span>`
       : html`<${None} />`
   }
-  return html`<ul class="releases">${row.releases.map(release => html`<li>
+  return html`<ul class="releases">${releases.map(release => html`<li>
     <strong>${release.seed}</strong> <code>${release.storePath}</code>
   </li>`)}</ul>`
 }

@@ -84,7 +84,7 @@ export function registerApi (app: FastifyInstance, context: RouteContext): void 
     const limit = parseLimit((request.query as Query).limit, LIST_DEFAULT_LIMIT, LIST_MAX_LIMIT)
     const view = await loadIntents(context.data, limit, context.nowMs())
     return {
-      intents: view.intents.map(row => ({ ...publicSummary(row.summary), releases: row.releases, targetCount: row.targetCount }))
+      intents: view.intents.map(row => ({ ...publicSummary(row.summary), targetCount: row.targetCount }))
     }
   })
 
@@ -92,7 +92,7 @@ export function registerApi (app: FastifyInstance, context: RouteContext): void 
     const id = parseIntentId((request.params as Params).id)
     const view = await loadIntent(context.data, id, context.nowMs())
     return {
-      intent: { ...publicSummary(view.row.summary), releases: view.row.releases, targetCount: view.row.targetCount },
+      intent: { ...publicSummary(view.row.summary), targetCount: view.row.targetCount },
       body: view.body ?? null,
       deployments: view.deployments.map(publicSummary)
     }

@@ -1,8 +1,10 @@
 import assert from 'node:assert/strict'
+import { Level } from 'level'
 import { generateKey } from '../../../src/keys/index.ts'
 import { deploymentId } from '../../../src/records/index.ts'
 import type { SignedRecord } from '../../../src/records/index.ts'
 import { GROUP_MAX_RECORDS } from '../../../src/store/index.ts'
+import { openTables } from '../../../src/store/tables.ts'
 import type { RecordStore, StoredMeta } from '../../../src/store/index.ts'
 import { FLEET, FeedSigner, at, deployBody, eventBody, metaAt, reportBody, seededRandom, shuffled } from './records.ts'
 import type { EventInit } from './records.ts'
@@ -80,6 +82,22 @@ function manyDeployments (gardenCount: number, eventsPerGarden: number): Arrival
     }
   }
   return arrivals
+}
+
+/** Removes `releases` from every stored intent summary, as a store written before summaries kept them. */
+async function dropStoredReleases (folder: string): Promise<void> {
+  const db = new Level<string, string>(folder)
+  await db.open()
+  try {
+    const { intents } = openTables(db)
+    for (const [key, raw] of await intents.sublevel.iterator().all()) {
+      const { facts, ...state } = intents.decode(raw)
+      const { releases: _releases, ...legacy } = facts ?? {}
+      await intents.sublevel.put(key, intents.encode({ ...state, facts: legacy } as any))
+    }
+  } finally {
+    await db.close()
+  }
 }
 
 async function viewsOf (store: RecordStore): Promise<unknown> {
@@ -322,6 +340,37 @@ describe('RecordStore views', () => {
       assert.equal(second?.results.partial, 1)
       assert.deepEqual(second?.seeds, ['web', 'db'])
       assert.equal(second?.sequence, 2)
+    })
+
+    it('keeps the store path of each release', async () => {
+      const [second, first] = await store.intents()
+
+      assert.deepEqual(second.releases.map(release => release.seed), ['web', 'db'])
+      assert.match(second.releases[1].storePath, /^\/nix\/store\/[0-9a-z]{32}-db$/)
+      assert.deepEqual(first.releases, (await store.intent(history.intents[0]))?.releases)
+    })
+
+    it('keeps no releases for a follow-up', async () => {
+      const retry = history.admin.sign('intent', {
+        fleet: FLEET, issuedAt: at(60_000), expiresAt: at(120_000), targets: ['*'], action: 'retry', intent: history.intents[0]
+      })
+      await store.put(retry, metaAt(60_000))
+
+      assert.deepEqual((await store.intent(retry.id))?.releases, [])
+    })
+
+    it('reads releases of a summary stored without them', async () => {
+      const folder = await temp.folder()
+      const first = await temp.open(folder)
+      await first.putMany(history.arrivals)
+      const expected = await first.intents()
+      await first.close()
+      await dropStoredReleases(folder)
+
+      const second = await temp.open(folder)
+
+      assert.deepEqual(await second.intents(), expected)
+      assert.deepEqual(await second.intent(history.intents[1]), expected[0])
     })
 
     it('lists intents newest first', async () => {

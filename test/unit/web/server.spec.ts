@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict'
 import { request as httpRequest } from 'node:http'
 import { silentLogger } from '../../../src/logger.ts'
+import type { DeployIntentBody } from '../../../src/records/index.ts'
 import { startWebView } from '../../../src/web/index.ts'
 import type { WebView, WebViewInit } from '../../../src/web/index.ts'
 import { feedSigner, openFleetStore } from '../../utils/web-store.ts'
@@ -326,6 +327,27 @@ describe('web server', () => {
       assert.equal(body.intent.applied, 1)
       assert.equal(body.intent.targetCount, 2)
       assert.match(body.intent.releases[0].storePath, /^\/nix\/store\//)
+    })
+  })
+
+  describe('intent releases', () => {
+    it('list reads no intent record', async () => {
+      const intents = [fixture.intent(['web']), fixture.intent(['web', 'db'])]
+      await fixture.put(...intents)
+      const reads: string[] = []
+      const get = fixture.store.get.bind(fixture.store)
+      fixture.store.get = async id => {
+        reads.push(id)
+        return await get(id)
+      }
+      const { url } = await start()
+
+      const body = await (await fetch(new URL('api/intents', url))).json()
+      await fetch(new URL('intents', url))
+
+      assert.deepEqual(body.intents.map((intent: any) => intent.releases.map((release: any) => release.seed)), [['web', 'db'], ['web']])
+      assert.equal(body.intents[0].releases[1].storePath, (intents[1].body as DeployIntentBody).releases[1].storePath)
+      assert.deepEqual(reads.filter(id => id.startsWith('int_')), [])
     })
   })
 
