@@ -236,7 +236,7 @@ async function followUp (context: CliContext, api: NodeApi, action: 'retry' | 'c
 
 /** Deployments that a follow-up can change, by its action; the others are not waited for. */
 const AWAITED_STATES: Record<'retry' | 'cancel' | 'confirm', DeploymentState[]> = {
-  retry: ['failure', 'partial', 'policy_denied', 'canceled', 'superseded', 'waiting_for_window', 'confirmation_required'],
+  retry: ['failure', 'partial', 'policy_denied', 'staged_only', 'canceled', 'superseded', 'waiting_for_window', 'confirmation_required'],
   cancel: ['in_progress', 'waiting_for_window', 'confirmation_required'],
   confirm: ['confirmation_required']
 }
