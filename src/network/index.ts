@@ -73,7 +73,10 @@ export interface SyncEvent extends SyncSummary {
 }
 
 export interface FleetNodeEvents {
-  /** An intent was stored: by gossip or a local publish (`realtime`) or by sync (`poll_on_connect`). */
+  /**
+   * An intent was stored: by gossip or a local publish (`realtime`) or by sync or bundle import
+   * (`poll_on_connect`). Expired intents stored as history are not emitted.
+   */
   intent: [IntentEvent]
   /** Any record was accepted and stored. */
   record: [RecordEvent]
@@ -141,7 +144,7 @@ export class FleetNode extends EventEmitter<FleetNodeEvents> {
     this.ingest = createIngest({ ...components, trust: this.trust }, {
       nowMs: this.#init.nowMs,
       onFork: async (record, existing) => { await this.#raiseForkAlert(record, existing) },
-      onAccept: (record, meta) => { this.#accepted(record, meta) }
+      onAccept: (record, meta, expired) => { this.#accepted(record, meta, expired) }
     })
   }
 
@@ -242,7 +245,7 @@ export class FleetNode extends EventEmitter<FleetNodeEvents> {
     if (meta?.via === 'local' && record.type !== 'root') {
       // Records appended to the store directly skipped the pipeline: apply them now.
       this.trust.apply(record)
-      this.#accepted(record, { via: 'local' })
+      this.#accepted(record, { via: 'local' }, false)
     }
   }
 
@@ -401,9 +404,9 @@ export class FleetNode extends EventEmitter<FleetNodeEvents> {
     this.emit('status', change)
   }
 
-  #accepted (record: SignedRecord, meta: IngestMeta): void {
+  #accepted (record: SignedRecord, meta: IngestMeta, expired: boolean): void {
     this.emit('record', { record, via: meta.via, from: meta.from })
-    if (record.type === 'intent') {
+    if (record.type === 'intent' && !expired) {
       const trigger: IntentTrigger = meta.via === 'gossip' || meta.via === 'local' ? 'realtime' : 'poll_on_connect'
       this.emit('intent', { record: record as SignedRecord<'intent'>, trigger })
     }

@@ -11,7 +11,9 @@ import type { TrustState } from './trust-state.ts'
  * The outcome of a received record: `accept` (new and valid, so stored and
  * forwarded), `ignore` (known, stale, not yet judgeable, or our own
  * failure, so dropped while the sender keeps its score) or `reject`
- * (invalid, so the sender's score drops).
+ * (invalid, so the sender's score drops). An expired intent that arrived by
+ * sync or bundle import is accepted with the code `OK_EXPIRED`: it is
+ * stored as history but not acted on.
  */
 export type IngestAction = 'accept' | 'ignore' | 'reject'
 
@@ -43,13 +45,24 @@ export interface IngestInit {
   nowMs?: () => number
   /** Called when the store reports a fork, with the record that completed it and the id it collides with. */
   onFork?: (record: SignedRecord, existing: string) => Promise<void>
-  /** Called after a record was stored and the trust state updated. */
-  onAccept?: (record: SignedRecord, meta: IngestMeta) => void
+  /**
+   * Called after a record was stored and the trust state updated. `expired`
+   * is true for an expired intent stored as history, which nobody may act on.
+   */
+  onAccept?: (record: SignedRecord, meta: IngestMeta, expired: boolean) => void
 }
 
 export type Ingest = (bytes: Uint8Array, meta: IngestMeta) => Promise<IngestResult>
 
 const ACCEPTED = 'OK'
+const ACCEPTED_EXPIRED = 'OK_EXPIRED'
+
+/**
+ * Paths by which a node fetches history on purpose. An expired intent that
+ * arrives by one of them is stored, so that its author's feed has no hole
+ * that sync would try to fill in every session.
+ */
+const HISTORY_PATHS = new Set<ReceivedVia>(['sync', 'bundle'])
 
 function result (action: IngestAction, code: string, reason: string, record?: SignedRecord): IngestResult {
   return { action, code, reason, record }
@@ -115,11 +128,18 @@ async function runRules (context: Context, bytes: Uint8Array, meta: IngestMeta):
   if (store.isRefused(record.author)) {
     return result('ignore', 'ERR_AUTHOR_REFUSED', `author ${record.author} is refused after a fork`, record)
   }
-  const judged = judgeRecord(trust, record, context.nowMs())
+  const nowMs = context.nowMs()
+  const keepExpired = HISTORY_PATHS.has(meta.via)
+  const judged = judgeRecord(trust, record, nowMs, { keepExpired })
   if (judged != null) {
     return judged
   }
-  return await storeRecord(context, record, meta)
+  return await storeRecord(context, record, meta, keepExpired && isExpired(record, nowMs))
+}
+
+export interface JudgeOptions {
+  /** Judges an expired intent like a fresh one, for history fetched by sync or bundle import. @default false */
+  keepExpired?: boolean
 }
 
 /**
@@ -128,15 +148,17 @@ async function runRules (context: Context, bytes: Uint8Array, meta: IngestMeta):
  * stored. Publishing runs it on our own records too, so that we never
  * gossip what our peers would reject.
  */
-export function judgeRecord (trust: TrustState, record: SignedRecord, nowMs: number): IngestResult | null {
+export function judgeRecord (trust: TrustState, record: SignedRecord, nowMs: number,
+  options: JudgeOptions = {}): IngestResult | null {
   // [REJECT] belongs to another fleet
   if (fleetOf(record) !== trust.fleet) {
     return result('reject', 'ERR_WRONG_FLEET', `${record.type} ${record.id} belongs to fleet ${fleetOf(record)}, not ${trust.fleet}`, record)
   }
 
-  // [IGNORE] issued in the future or expired: honest relays replay old records
+  // [IGNORE] issued in the future beyond the skew, on every path: it may become valid later
+  // [IGNORE] expired, over gossip or a local publish: honest relays replay old records, which are no news
   const fresh = checkFreshness(record, nowMs)
-  if (!fresh.ok) {
+  if (!fresh.ok && !(fresh.code === 'ERR_EXPIRED' && options.keepExpired === true)) {
     return result('ignore', fresh.code, fresh.reason, record)
   }
 
@@ -148,6 +170,11 @@ export function judgeRecord (trust: TrustState, record: SignedRecord, nowMs: num
 
   // [REJECT] / [IGNORE] signer without the authority for this record
   return checkAuthority(trust, record)
+}
+
+function isExpired (record: SignedRecord, nowMs: number): boolean {
+  const fresh = checkFreshness(record, nowMs)
+  return !fresh.ok && fresh.code === 'ERR_EXPIRED'
 }
 
 function sameBytes (a: Uint8Array, b: Uint8Array): boolean {
@@ -211,7 +238,7 @@ function checkRoot (current: RootRecord, next: RootRecord): IngestResult | null 
   }
 }
 
-async function storeRecord (context: Context, record: SignedRecord, meta: IngestMeta): Promise<IngestResult> {
+async function storeRecord (context: Context, record: SignedRecord, meta: IngestMeta, expired: boolean): Promise<IngestResult> {
   const stored = await context.store.put(record, {
     via: meta.via,
     receivedAt: new Date(context.nowMs()).toISOString(),
@@ -220,8 +247,10 @@ async function storeRecord (context: Context, record: SignedRecord, meta: Ingest
   switch (stored.status) {
     case 'stored':
       context.trust.apply(record)
-      context.onAccept?.(record, meta)
-      return result('accept', ACCEPTED, `${record.id} stored`, record)
+      context.onAccept?.(record, meta, expired)
+      return expired
+        ? result('accept', ACCEPTED_EXPIRED, `${record.id} stored as history: it has expired, so nobody acts on it`, record)
+        : result('accept', ACCEPTED, `${record.id} stored`, record)
     case 'duplicate':
       return result('ignore', 'ERR_KNOWN', `${record.id} is already stored`, record)
     case 'refused':

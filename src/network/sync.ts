@@ -61,7 +61,7 @@ export interface SyncSummary {
   rounds: number
 }
 
-/** Authors whose feeds the caller has settled past records it cannot store (expired, stale roots). */
+/** Authors whose feeds the caller has settled past records it cannot store (stale roots). */
 export type SettledCursors = Map<string, number>
 
 /**
@@ -215,7 +215,7 @@ function countOutcome (summary: SyncSummary, outcome: IngestResult, logger: Logg
 }
 
 /** Codes after which a record counts as settled: stored already, or never storable here. */
-const SETTLED_CODES = new Set(['OK', 'ERR_KNOWN', 'ERR_EXPIRED', 'ERR_ROOT_STALE'])
+const SETTLED_CODES = new Set(['OK', 'OK_EXPIRED', 'ERR_KNOWN', 'ERR_ROOT_STALE'])
 
 function advanceCursors (outcome: IngestResult, after: Map<string, number>, contiguous: Map<string, number>): void {
   const record = outcome.record

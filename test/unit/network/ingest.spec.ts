@@ -13,6 +13,17 @@ import { openTestStore } from './store.ts'
 
 const encoder = new TextEncoder()
 const GOSSIP: IngestMeta = { via: 'gossip', from: '12D3KooWSowerTestPeer' }
+const SYNC: IngestMeta = { via: 'sync', from: '12D3KooWSowerTestPeer' }
+const BUNDLE: IngestMeta = { via: 'bundle' }
+const LOCAL: IngestMeta = { via: 'local' }
+
+function expiredIntent (s: Setup): SignedRecord<'intent'> {
+  return signIntent(s.fleet, { issuedAt: iso(Date.now() - 2 * DAY_MS), expiresAt: iso(Date.now() - DAY_MS) })
+}
+
+function futureIntent (s: Setup): SignedRecord<'intent'> {
+  return signIntent(s.fleet, { issuedAt: iso(Date.now() + DAY_MS), expiresAt: iso(Date.now() + 2 * DAY_MS) })
+}
 
 interface Setup {
   fleet: TestFleet
@@ -179,8 +190,28 @@ describe('ingest', () => {
       code: 'ERR_SCOPE',
       bytes: async s => revocationBy(s, await addAdmin(s, 'deployer', [{ name: 'deploy' }])).bytes
     },
-    { name: 'ignores an expired intent', action: 'ignore', code: 'ERR_EXPIRED', bytes: s => signIntent(s.fleet, { issuedAt: iso(Date.now() - 2 * DAY_MS), expiresAt: iso(Date.now() - DAY_MS) }).bytes },
-    { name: 'ignores a record from the future', action: 'ignore', code: 'ERR_FROM_FUTURE', bytes: s => signIntent(s.fleet, { issuedAt: iso(Date.now() + DAY_MS), expiresAt: iso(Date.now() + 2 * DAY_MS) }).bytes },
+    { name: 'ignores an expired intent', action: 'ignore', code: 'ERR_EXPIRED', bytes: s => expiredIntent(s).bytes },
+    { name: 'ignores a published expired intent', action: 'ignore', code: 'ERR_EXPIRED', bytes: s => expiredIntent(s).bytes, meta: LOCAL },
+    { name: 'stores an expired intent from sync', action: 'accept', code: 'OK_EXPIRED', bytes: s => expiredIntent(s).bytes, meta: SYNC },
+    { name: 'stores an expired intent from a bundle', action: 'accept', code: 'OK_EXPIRED', bytes: s => expiredIntent(s).bytes, meta: BUNDLE },
+    {
+      name: 'rejects a forged expired intent from sync',
+      action: 'reject',
+      code: 'ERR_SIGNATURE',
+      bytes: s => tampered(expiredIntent(s), 'targets', ['tag:evil']),
+      meta: SYNC
+    },
+    {
+      name: 'ignores an expired intent by an unknown key',
+      action: 'ignore',
+      code: 'ERR_UNKNOWN_SIGNER',
+      bytes: s => intentBy(s, generateKey(), { issuedAt: iso(Date.now() - 2 * DAY_MS), expiresAt: iso(Date.now() - DAY_MS) }).bytes,
+      meta: SYNC
+    },
+    { name: 'ignores a record from the future', action: 'ignore', code: 'ERR_FROM_FUTURE', bytes: s => futureIntent(s).bytes },
+    { name: 'ignores a published future record', action: 'ignore', code: 'ERR_FROM_FUTURE', bytes: s => futureIntent(s).bytes, meta: LOCAL },
+    { name: 'ignores a future record from sync', action: 'ignore', code: 'ERR_FROM_FUTURE', bytes: s => futureIntent(s).bytes, meta: SYNC },
+    { name: 'ignores a future record from a bundle', action: 'ignore', code: 'ERR_FROM_FUTURE', bytes: s => futureIntent(s).bytes, meta: BUNDLE },
     {
       name: 'ignores a report of an unknown garden',
       action: 'ignore',

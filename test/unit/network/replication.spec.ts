@@ -2,7 +2,7 @@ import assert from 'node:assert/strict'
 import { signRecord } from '../../../src/records/index.ts'
 import type { SignedRecord } from '../../../src/records/index.ts'
 import type { IntentEvent } from '../../../src/network/index.ts'
-import { createTestFleet, iso } from '../../utils/fleet.ts'
+import { DAY_MS, createTestFleet, iso } from '../../utils/fleet.ts'
 import type { TestFleet, TestMember } from '../../utils/fleet.ts'
 import { NodeSet, gossipReady, signIntent, waitForEvent, waitUntil } from './helpers.ts'
 import type { RunningNode } from './helpers.ts'
@@ -111,6 +111,25 @@ describe('replication', function () {
     await left[2].node.dial(right[2].node.getMultiaddrs()[0])
     await allStore([...left, ...right], intent.id, 25_000)
     await allStore([...left, ...right], status.id, 25_000)
+  })
+
+  it('syncs an expired intent without acting', async () => {
+    const fleet = createTestFleet({ members: 2 })
+    const certificates = fleet.members.map(member => member.certificate)
+    const a = await nodes.start(fleet, fleet.members[0], { certificates })
+    const expired = signIntent(fleet, { issuedAt: iso(Date.now() - 2 * DAY_MS), expiresAt: iso(Date.now() - DAY_MS) })
+    const fresh = signIntent(fleet)
+    for (const intent of [expired, fresh]) {
+      await a.store.put(intent, { via: 'local', receivedAt: new Date().toISOString() })
+    }
+    const b = await nodes.create(fleet, fleet.members[1], { certificates, bootstrap: a.node.getMultiaddrs() })
+    const intents: string[] = []
+    b.node.on('intent', event => { intents.push(event.record.id) })
+    await b.node.start()
+    await allStore([b], fresh.id)
+    assert.equal(await b.store.has(expired.id), true)
+    assert.equal((await b.store.heads()).get(fleet.admin.id), fleet.adminFeed.seq)
+    assert.deepEqual(intents, [fresh.id])
   })
 
   it('settles feeds below a compacted floor', async () => {
