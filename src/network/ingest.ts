@@ -1,5 +1,5 @@
 import type { Logger } from '../logger.ts'
-import { RECORD_MAX_BYTES, decodeRecord, verifyRecord } from '../records/index.ts'
+import { RECORD_MAX_BYTES, decodeRecord, deploymentId, verifyRecord } from '../records/index.ts'
 import type { ReceivedVia, RecordStore } from '../store/index.ts'
 import type { SignedRecord } from '../records/index.ts'
 import { checkFreshness, maySign, verifyRootStep } from '../trust/index.ts'
@@ -143,16 +143,22 @@ export interface JudgeOptions {
 }
 
 /**
- * Judges a decoded record against our trust state: fleet, freshness,
- * signature and authority, in that order. Returns null when it may be
- * stored. Publishing runs it on our own records too, so that we never
- * gossip what our peers would reject.
+ * Judges a decoded record against our trust state: fleet, deployment of
+ * an event, freshness, signature and authority, in that order. Returns
+ * null when it may be stored. Publishing runs it on our own records too,
+ * so that we never gossip what our peers would reject.
  */
 export function judgeRecord (trust: TrustState, record: SignedRecord, nowMs: number,
   options: JudgeOptions = {}): IngestResult | null {
   // [REJECT] belongs to another fleet
   if (fleetOf(record) !== trust.fleet) {
     return result('reject', 'ERR_WRONG_FLEET', `${record.type} ${record.id} belongs to fleet ${fleetOf(record)}, not ${trust.fleet}`, record)
+  }
+
+  // [REJECT] an event outside the deployment that its author, intent and seed name, such as
+  // an event written into another garden's deployment
+  if (record.type === 'event' && !inOwnDeployment(record as SignedRecord<'event'>)) {
+    return result('reject', 'ERR_DEPLOYMENT_ID', `event ${record.id} names deployment ${(record as SignedRecord<'event'>).body.deployment}, not the one of its author, intent and seed`, record)
   }
 
   // [IGNORE] issued in the future beyond the skew, on every path: it may become valid later
@@ -170,6 +176,11 @@ export function judgeRecord (trust: TrustState, record: SignedRecord, nowMs: num
 
   // [REJECT] / [IGNORE] signer without the authority for this record
   return checkAuthority(trust, record)
+}
+
+function inOwnDeployment (event: SignedRecord<'event'>): boolean {
+  const { deployment, intent, seed, author } = event.body
+  return deployment === deploymentId(intent, seed, author)
 }
 
 function isExpired (record: SignedRecord, nowMs: number): boolean {

@@ -4,7 +4,7 @@ import type { SigningKey } from '../../../src/keys/index.ts'
 import { silentLogger } from '../../../src/logger.ts'
 import { TrustState, createIngest } from '../../../src/network/index.ts'
 import type { Ingest, IngestMeta } from '../../../src/network/index.ts'
-import { signRecord } from '../../../src/records/index.ts'
+import { deploymentId, signRecord } from '../../../src/records/index.ts'
 import type { DeployIntentBody, RootBody, SignedRecord } from '../../../src/records/index.ts'
 import { createTestFleet, iso, DAY_MS } from '../../utils/fleet.ts'
 import type { TestFleet } from '../../utils/fleet.ts'
@@ -61,6 +61,22 @@ function reportBy (fleet: TestFleet, memberIndex: number, seq: number, prev: str
     addresses: [],
     subscriptions: [],
     profiles: []
+  }, [member.key])
+}
+
+/** Signs the first event of a member's feed, in the deployment of `intent` and `seed` on `garden`. */
+function eventBy (s: Setup, memberIndex: number, deployment: { intent: string, seed: string, garden: string }): SignedRecord<'event'> {
+  const member = s.fleet.members[memberIndex]
+  return signRecord('event', {
+    fleet: s.fleet.fleet,
+    author: member.key.id,
+    seq: 1,
+    prev: null,
+    issuedAt: iso(Date.now()),
+    deployment: deploymentId(deployment.intent, deployment.seed, deployment.garden),
+    intent: deployment.intent,
+    seed: 'hello',
+    kind: 'received'
   }, [member.key])
 }
 
@@ -143,6 +159,41 @@ describe('ingest', () => {
         const report = reportBy(s.fleet, 0, 1, null)
         return signRecord('report', report.body, [s.fleet.members[1].key]).bytes
       }
+    },
+    {
+      name: 'accepts an event of its own deployment',
+      action: 'accept',
+      code: 'OK',
+      bytes: s => eventBy(s, 0, { intent: signIntent(s.fleet).id, seed: 'hello', garden: s.fleet.members[0].key.id }).bytes
+    },
+    {
+      name: 'rejects an event of another garden',
+      action: 'reject',
+      code: 'ERR_DEPLOYMENT_ID',
+      bytes: s => eventBy(s, 0, { intent: signIntent(s.fleet).id, seed: 'hello', garden: s.fleet.members[1].key.id }).bytes
+    },
+    {
+      name: 'rejects an event of another seed',
+      action: 'reject',
+      code: 'ERR_DEPLOYMENT_ID',
+      bytes: s => eventBy(s, 0, { intent: signIntent(s.fleet).id, seed: 'web', garden: s.fleet.members[0].key.id }).bytes
+    },
+    {
+      name: 'rejects an event of another intent',
+      action: 'reject',
+      code: 'ERR_DEPLOYMENT_ID',
+      bytes: s => {
+        const [intent, other] = [signIntent(s.fleet), signIntent(s.fleet)]
+        const event = eventBy(s, 0, { intent: other.id, seed: 'hello', garden: s.fleet.members[0].key.id })
+        return signRecord('event', { ...event.body, intent: intent.id }, [s.fleet.members[0].key]).bytes
+      }
+    },
+    {
+      name: 'rejects an event of another garden from sync',
+      action: 'reject',
+      code: 'ERR_DEPLOYMENT_ID',
+      bytes: s => eventBy(s, 0, { intent: signIntent(s.fleet).id, seed: 'hello', garden: s.fleet.members[1].key.id }).bytes,
+      meta: SYNC
     },
     { name: 'rejects another fleet', action: 'reject', code: 'ERR_WRONG_FLEET', bytes: s => signIntent(s.fleet, { fleet: 'other-fleet' }).bytes },
     { name: 'rejects the wrong topic', action: 'reject', code: 'ERR_WRONG_TOPIC', bytes: s => signIntent(s.fleet).bytes, meta: { ...GOSSIP, topic: 'report' } },
