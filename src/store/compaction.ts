@@ -1,12 +1,12 @@
 import type { Logger } from '../logger.ts'
 import { decodeRecord } from '../records/index.ts'
 import type { SignedRecord } from '../records/index.ts'
+import { isOpenDeployment } from './deployment-summary.ts'
 import { EMPTY_FEED } from './feed.ts'
 import type { FeedState } from './feed.ts'
 import { indexEntries } from './indexes.ts'
 import { decodeFeedEntry, feedKey, issuedAtOf, lastPart, prefixRange } from './key-layout.ts'
 import type { Staging } from './staging.ts'
-import { isOpenDeployment } from './summaries.ts'
 import type { Tables } from './tables.ts'
 import type { CompactionLimits } from './types.ts'
 

@@ -47,6 +47,11 @@ export function stampOf (record: SignedRecord): string {
   return joinKey(issuedAtOf(record), seqKey(record.seq), record.id)
 }
 
+/** Decides whether `stamp` is newer than `than`, which is absent before a first record. */
+export function isNewer (stamp: string, than: string | undefined): boolean {
+  return than == null || stamp > than
+}
+
 /** The feed index value: the record id and its `prev` link, for checks of the successor. */
 export interface FeedEntry {
   id: string

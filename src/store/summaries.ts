@@ -1,8 +1,8 @@
 import { DEPLOYMENT_RESULTS } from '../records/index.ts'
-import type {
-  DeploymentResult, EventKind, IntentAction, IntentBody, SignedRecord, GARDEN_ROLES, TRIGGERS
-} from '../records/index.ts'
-import { issuedAtOf, stampOf } from './key-layout.ts'
+import type { DeploymentResult, IntentAction, IntentBody, SignedRecord, GARDEN_ROLES } from '../records/index.ts'
+import { isOpenDeployment } from './deployment-summary.ts'
+import type { DeploymentState, PolicyEnd } from './deployment-summary.ts'
+import { isNewer, issuedAtOf, stampOf } from './key-layout.ts'
 import type { StoredMeta } from './types.ts'
 
 /*
@@ -14,15 +14,6 @@ import type { StoredMeta } from './types.ts'
  */
 
 export type GardenRole = typeof GARDEN_ROLES[number]
-export type Trigger = typeof TRIGGERS[number]
-
-/**
- * End state that a garden's engine records without a result: the policy
- * denied the deployment (`policy_denied`), or permitted staging only and the
- * closure was staged (`staged_only`). Both end with a `policy_denied` event,
- * whose `detail.staged` is true for `staged_only` only.
- */
-export type PolicyEnd = 'policy_denied' | 'staged_only'
 
 /** The newest deployment of a garden, by the issue time of its newest event. */
 export interface DeploymentRef {
@@ -80,44 +71,6 @@ export interface GardenState extends GardenSummary {
   tracking: GardenTracking
 }
 
-/** One deployment: one garden working on one seed of one intent. */
-export interface DeploymentSummary {
-  id: string
-  garden: string
-  intent: string
-  seed: string
-  /** Trigger of the newest event that names one. */
-  trigger?: Trigger
-  /** Result of the newest event that carries one, unless a newer `retry` event reopened it. */
-  result?: DeploymentResult
-  /**
-   * Set when the newest `policy_denied` event ended the deployment: there is
-   * no result and no newer `retry` event reopened it.
-   */
-  policyEnd?: PolicyEnd
-  /** Kind of the newest event. */
-  lastEvent: EventKind
-  startedAt: string
-  updatedAt: string
-}
-
-interface DeploymentTracking {
-  first: string
-  last: string
-  trigger?: string
-  result?: string
-  retry?: string
-  outcome?: DeploymentResult
-  /** Stamp of the newest `policy_denied` event. */
-  denial?: string
-  /** Whether that event marks the closure as staged (`detail.staged`). */
-  denialStaged?: boolean
-}
-
-export interface DeploymentState extends DeploymentSummary {
-  tracking: DeploymentTracking
-}
-
 /** One release of a deploy intent: its seed and the store path it deploys. */
 export interface IntentRelease {
   seed: string
@@ -160,10 +113,6 @@ export interface IntentState {
 /** One garden's deployments of one intent: result per seed, `null` while open. */
 export interface IntentGardenState {
   seeds: Record<string, DeploymentResult | null>
-}
-
-function isNewer (stamp: string, than: string | undefined): boolean {
-  return than == null || stamp > than
 }
 
 function maxIso (a: string | undefined, b: string): string {
@@ -272,79 +221,6 @@ function deploymentRef (deployment: DeploymentState): DeploymentRef {
   return ref
 }
 
-/**
- * Decides whether a deployment is open: it has no result and its policy did
- * not end it. Open deployments count as pending and compaction keeps their
- * events.
- */
-export function isOpenDeployment (deployment: DeploymentSummary): boolean {
-  return deployment.result == null && deployment.policyEnd == null
-}
-
-export function deploymentWithEvent (state: DeploymentState | undefined, record: SignedRecord<'event'>): DeploymentState {
-  const { body } = record
-  const stamp = stampOf(record)
-  const current: DeploymentState = state ?? {
-    id: body.deployment,
-    garden: record.author,
-    intent: body.intent,
-    seed: body.seed,
-    lastEvent: body.kind,
-    startedAt: body.issuedAt,
-    updatedAt: body.issuedAt,
-    tracking: { first: stamp, last: stamp }
-  }
-
-  const next: DeploymentState = { ...current }
-  const tracking: DeploymentTracking = { ...current.tracking }
-  if (stamp < tracking.first) {
-    tracking.first = stamp
-    next.startedAt = body.issuedAt
-  }
-  if (stamp >= tracking.last) {
-    tracking.last = stamp
-    next.lastEvent = body.kind
-    next.updatedAt = body.issuedAt
-  }
-
-  if (body.trigger != null && isNewer(stamp, tracking.trigger)) {
-    tracking.trigger = stamp
-    next.trigger = body.trigger
-  }
-  if (body.result != null && isNewer(stamp, tracking.result)) {
-    tracking.result = stamp
-    tracking.outcome = body.result
-  }
-  if (body.kind === 'retry' && isNewer(stamp, tracking.retry)) {
-    tracking.retry = stamp
-  }
-  if (body.kind === 'policy_denied' && isNewer(stamp, tracking.denial)) {
-    tracking.denial = stamp
-    tracking.denialStaged = body.detail?.staged === true
-  }
-
-  next.tracking = tracking
-  return withDeploymentEnd(next)
-}
-
-/**
- * Sets `result` and `policyEnd` from the tracked stamps. A result is kept
- * unless a newer retry reopened the deployment. Without one, the newest
- * `policy_denied` event ends the deployment unless a newer retry reopened it.
- */
-function withDeploymentEnd (state: DeploymentState): DeploymentState {
-  const { result: _result, policyEnd: _policyEnd, ...rest } = state
-  const { outcome, result, retry, denial, denialStaged } = state.tracking
-  const reopened = retry != null && result != null && retry > result
-  if (outcome != null && !reopened) {
-    return { ...rest, result: outcome }
-  }
-  if (denial != null && (retry == null || denial > retry)) {
-    return { ...rest, policyEnd: denialStaged === true ? 'staged_only' : 'policy_denied' }
-  }
-  return rest
-}
-
 export function intentWithRecord (state: IntentState | undefined, record: SignedRecord<'intent'>): IntentState {
   const current = state ?? emptyIntent(record.id)
   const { body } = record
@@ -415,11 +291,6 @@ export function combineResults (seeds: Record<string, DeploymentResult | null>):
 }
 
 export function toGardenSummary (state: GardenState): GardenSummary {
-  const { tracking: _tracking, ...summary } = state
-  return summary
-}
-
-export function toDeploymentSummary (state: DeploymentState): DeploymentSummary {
   const { tracking: _tracking, ...summary } = state
   return summary
 }

@@ -1,7 +1,8 @@
 import type { AbstractSublevel } from 'abstract-level'
 import type { Level } from 'level'
 import type { FeedState, Refusal } from './feed.ts'
-import type { DeploymentState, GardenState, IntentGardenState, IntentState } from './summaries.ts'
+import type { DeploymentState } from './deployment-summary.ts'
+import type { GardenState, IntentGardenState, IntentState } from './summaries.ts'
 import type { StoredMeta } from './types.ts'
 
 export type RawValue = string | Uint8Array

@@ -1,11 +1,13 @@
 import type { SignedRecord } from '../records/index.ts'
 import { joinKey } from './key-layout.ts'
 import type { Staging } from './staging.ts'
+import { deploymentWithEvent } from './deployment-summary.ts'
+import type { DeploymentState } from './deployment-summary.ts'
 import {
-  combineResults, deploymentWithEvent, emptyIntent, gardenWithCertificate, gardenWithEvent,
+  combineResults, emptyIntent, gardenWithCertificate, gardenWithEvent,
   gardenWithReport, gardenWithRevocation, intentWithGardenChange, intentWithRecord
 } from './summaries.ts'
-import type { DeploymentState, GardenState } from './summaries.ts'
+import type { GardenState } from './summaries.ts'
 import type { Tables } from './tables.ts'
 import type { StoredMeta } from './types.ts'
 
