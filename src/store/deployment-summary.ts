@@ -1,4 +1,4 @@
-import type { DeploymentResult, EventKind, SignedRecord, TRIGGERS } from '../records/index.ts'
+import type { DeploymentResult, EventBody, EventKind, SignedRecord, TRIGGERS } from '../records/index.ts'
 import { isNewer, stampOf } from './key-layout.ts'
 
 /*
@@ -17,6 +17,19 @@ export type Trigger = typeof TRIGGERS[number]
  */
 export type PolicyEnd = 'policy_denied' | 'staged_only'
 
+/**
+ * Wait of an open deployment: for a confirmation (`confirmation_required`)
+ * or for a policy window to open (`waiting_for_window`). The garden may
+ * stage while it waits, so the wait is often not the newest event.
+ */
+export interface DeploymentWait {
+  kind: 'confirmation' | 'window'
+  /** UTC ISO time at which the window opens, from the event's `detail.opensAt`. */
+  opensAt?: string
+  /** IANA zone of the window, from the event's `detail.zone`. */
+  zone?: string
+}
+
 /** One deployment: one garden working on one seed of one intent. */
 export interface DeploymentSummary {
   id: string
@@ -32,6 +45,11 @@ export interface DeploymentSummary {
    * no result and no newer `retry` event reopened it.
    */
   policyEnd?: PolicyEnd
+  /**
+   * Set while the deployment is open and its newest `confirmation_required`
+   * or `waiting_for_window` event holds: no later event ended it.
+   */
+  waiting?: DeploymentWait
   /** Kind of the newest event. */
   lastEvent: EventKind
   startedAt: string
@@ -49,6 +67,14 @@ interface DeploymentTracking {
   denial?: string
   /** Whether that event marks the closure as staged (`detail.staged`). */
   denialStaged?: boolean
+  /** Stamp of the newest `confirmation_required` or `waiting_for_window` event. */
+  wait?: string
+  /** The wait that event started. */
+  waitFacts?: DeploymentWait
+  /** Stamp of the newest `confirmed` event. */
+  confirmed?: string
+  /** Stamp of the newest event that ends any wait: one whose kind is not in `WAIT_KEEPING_KINDS`. */
+  waitEnd?: string
 }
 
 export interface DeploymentState extends DeploymentSummary {
@@ -94,6 +120,14 @@ export function deploymentWithEvent (state: DeploymentState | undefined, record:
     tracking.trigger = stamp
     next.trigger = body.trigger
   }
+  trackEnds(tracking, body, stamp)
+  trackWaits(tracking, body, stamp)
+
+  next.tracking = tracking
+  return withDeploymentEnd(next)
+}
+
+function trackEnds (tracking: DeploymentTracking, body: EventBody, stamp: string): void {
   if (body.result != null && isNewer(stamp, tracking.result)) {
     tracking.result = stamp
     tracking.outcome = body.result
@@ -105,18 +139,69 @@ export function deploymentWithEvent (state: DeploymentState | undefined, record:
     tracking.denial = stamp
     tracking.denialStaged = body.detail?.staged === true
   }
+}
 
-  next.tracking = tracking
-  return withDeploymentEnd(next)
+const WAIT_KINDS: Partial<Record<EventKind, DeploymentWait['kind']>> = {
+  confirmation_required: 'confirmation',
+  waiting_for_window: 'window'
 }
 
 /**
- * Sets `result` and `policyEnd` from the tracked stamps. A result is kept
- * unless a newer retry reopened the deployment. Without one, the newest
- * `policy_denied` event ends the deployment unless a newer retry reopened it.
+ * Event kinds that leave a wait in place. The engine stages while a
+ * deployment waits for a confirmation. A `confirmed` event during a window
+ * wait releases a later confirmation but does not open the window, so it
+ * ends only a confirmation wait (see `currentWait`). A newer wait replaces
+ * an older one. Every other kind ends a wait: `received` (the window
+ * opened), `activating`, `policy_denied`, `canceled`, `superseded`, `retry`
+ * and the result.
+ */
+const WAIT_KEEPING_KINDS = new Set<EventKind>(['staging', 'staged', 'confirmed', 'confirmation_required', 'waiting_for_window'])
+
+function trackWaits (tracking: DeploymentTracking, body: EventBody, stamp: string): void {
+  const kind = WAIT_KINDS[body.kind]
+  if (kind != null && isNewer(stamp, tracking.wait)) {
+    tracking.wait = stamp
+    tracking.waitFacts = waitOf(kind, body.detail)
+  }
+  if (body.kind === 'confirmed' && isNewer(stamp, tracking.confirmed)) {
+    tracking.confirmed = stamp
+  }
+  if (!WAIT_KEEPING_KINDS.has(body.kind) && isNewer(stamp, tracking.waitEnd)) {
+    tracking.waitEnd = stamp
+  }
+}
+
+function waitOf (kind: DeploymentWait['kind'], detail: EventBody['detail']): DeploymentWait {
+  const wait: DeploymentWait = { kind }
+  if (kind === 'window' && typeof detail?.opensAt === 'string') {
+    wait.opensAt = detail.opensAt
+  }
+  if (kind === 'window' && typeof detail?.zone === 'string') {
+    wait.zone = detail.zone
+  }
+  return wait
+}
+
+/** Returns the newest wait unless a later event ended it. */
+function currentWait (tracking: DeploymentTracking): DeploymentWait | undefined {
+  const { wait, waitFacts, waitEnd, confirmed } = tracking
+  if (wait == null || waitFacts == null || (waitEnd != null && waitEnd > wait)) {
+    return undefined
+  }
+  if (waitFacts.kind === 'confirmation' && confirmed != null && confirmed > wait) {
+    return undefined
+  }
+  return { ...waitFacts }
+}
+
+/**
+ * Sets `result`, `policyEnd` and `waiting` from the tracked stamps. A result
+ * is kept unless a newer retry reopened the deployment. Without one, the
+ * newest `policy_denied` event ends the deployment unless a newer retry
+ * reopened it. Only a deployment that did not end can wait.
  */
 function withDeploymentEnd (state: DeploymentState): DeploymentState {
-  const { result: _result, policyEnd: _policyEnd, ...rest } = state
+  const { result: _result, policyEnd: _policyEnd, waiting: _waiting, ...rest } = state
   const { outcome, result, retry, denial, denialStaged } = state.tracking
   const reopened = retry != null && result != null && retry > result
   if (outcome != null && !reopened) {
@@ -125,7 +210,8 @@ function withDeploymentEnd (state: DeploymentState): DeploymentState {
   if (denial != null && (retry == null || denial > retry)) {
     return { ...rest, policyEnd: denialStaged === true ? 'staged_only' : 'policy_denied' }
   }
-  return rest
+  const waiting = currentWait(state.tracking)
+  return waiting == null ? rest : { ...rest, waiting }
 }
 
 export function toDeploymentSummary (state: DeploymentState): DeploymentSummary {

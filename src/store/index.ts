@@ -26,7 +26,7 @@ import type {
 
 export * from './errors.ts'
 export type * from './types.ts'
-export type { DeploymentSummary, PolicyEnd, Trigger } from './deployment-summary.ts'
+export type { DeploymentSummary, DeploymentWait, PolicyEnd, Trigger } from './deployment-summary.ts'
 export { isOpenDeployment } from './deployment-summary.ts'
 export type { DeploymentRef, GardenRole, GardenSummary, IntentRelease, IntentSummary } from './summaries.ts'
 export type { FeedState } from './feed.ts'

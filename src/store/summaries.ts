@@ -1,7 +1,7 @@
 import { DEPLOYMENT_RESULTS } from '../records/index.ts'
 import type { DeploymentResult, IntentAction, IntentBody, SignedRecord, GARDEN_ROLES } from '../records/index.ts'
 import { isOpenDeployment } from './deployment-summary.ts'
-import type { DeploymentState, PolicyEnd } from './deployment-summary.ts'
+import type { DeploymentState, DeploymentWait, PolicyEnd } from './deployment-summary.ts'
 import { isNewer, issuedAtOf, stampOf } from './key-layout.ts'
 import type { StoredMeta } from './types.ts'
 
@@ -24,6 +24,8 @@ export interface DeploymentRef {
   result?: DeploymentResult
   /** Set when the deployment ended by its policy, without a result. */
   policyEnd?: PolicyEnd
+  /** Set while the deployment waits for a confirmation or a window. */
+  waiting?: DeploymentWait
   updatedAt: string
 }
 
@@ -217,6 +219,9 @@ function deploymentRef (deployment: DeploymentState): DeploymentRef {
   }
   if (deployment.policyEnd != null) {
     ref.policyEnd = deployment.policyEnd
+  }
+  if (deployment.waiting != null) {
+    ref.waiting = { ...deployment.waiting }
   }
   return ref
 }

@@ -100,6 +100,28 @@ async function dropStoredReleases (folder: string): Promise<void> {
   }
 }
 
+/** Removes `waiting` and its tracking from every stored deployment and garden, as a store written before them. */
+async function dropStoredWaits (folder: string): Promise<void> {
+  const db = new Level<string, string>(folder)
+  await db.open()
+  try {
+    const { deployments, gardens } = openTables(db)
+    for (const [key, raw] of await deployments.sublevel.iterator().all()) {
+      const { waiting: _waiting, tracking, ...state } = deployments.decode(raw)
+      const { wait: _wait, waitFacts: _waitFacts, confirmed: _confirmed, waitEnd: _waitEnd, ...legacy } = tracking as any
+      await deployments.sublevel.put(key, deployments.encode({ ...state, tracking: legacy }))
+    }
+    for (const [key, raw] of await gardens.sublevel.iterator().all()) {
+      const state = gardens.decode(raw)
+      if (state.latestDeployment == null) continue
+      const { waiting: _waiting, ...ref } = state.latestDeployment as any
+      await gardens.sublevel.put(key, gardens.encode({ ...state, latestDeployment: ref }))
+    }
+  } finally {
+    await db.close()
+  }
+}
+
 async function viewsOf (store: RecordStore): Promise<unknown> {
   return {
     gardens: await store.gardens(),
@@ -242,41 +264,42 @@ describe('RecordStore views', () => {
     })
   })
 
+  type Step = [EventInit['kind'], Pick<EventInit, 'result' | 'detail' | 'trigger'>?]
+
+  interface SignedDeployment {
+    arrivals: Arrival[]
+    garden: string
+    id: string
+  }
+
+  /** Signs a report and one garden's deployment of the first intent, one event per step, a second apart. */
+  function signDeployment (steps: Step[]): SignedDeployment {
+    const garden = new FeedSigner(generateKey())
+    const intent = history.intents[0]
+    const arrivals: Arrival[] = [{ record: garden.sign('report', reportBody(50_000)), meta: metaAt(100_000) }]
+    for (const [index, [kind, fields]] of steps.entries()) {
+      const init = { intent, seed: 'web', garden: garden.key.id, kind, offsetMs: 60_000 + index * 1000, ...fields }
+      arrivals.push({ record: garden.sign('event', eventBody(init)), meta: metaAt(100_000) })
+    }
+    return { arrivals, garden: garden.key.id, id: deploymentId(intent, 'web', garden.key.id) }
+  }
+
+  async function storeArrivals (arrivals: Arrival[], folder?: string): Promise<RecordStore> {
+    const other = await temp.open(folder)
+    for (const { record, meta } of arrivals) {
+      await other.put(record, meta)
+    }
+    return other
+  }
+
+  async function deploymentOf (steps: Step[]): Promise<SignedDeployment & { store: RecordStore }> {
+    const signed = signDeployment(steps)
+    return { ...signed, store: await storeArrivals(signed.arrivals) }
+  }
+
   describe('policy ends', () => {
-    type Step = [EventInit['kind'], Pick<EventInit, 'result' | 'detail'>?]
     const DENIED: Step = ['policy_denied', { detail: { reason: 'no rule permits any action on realtime' } }]
     const STAGED_ONLY: Step = ['policy_denied', { detail: { permitted: 'stage', staged: true } }]
-
-    interface SignedDeployment {
-      arrivals: Arrival[]
-      garden: string
-      id: string
-    }
-
-    /** Signs a report and one garden's deployment of the first intent, one event per step, a second apart. */
-    function signDeployment (steps: Step[]): SignedDeployment {
-      const garden = new FeedSigner(generateKey())
-      const intent = history.intents[0]
-      const arrivals: Arrival[] = [{ record: garden.sign('report', reportBody(50_000)), meta: metaAt(100_000) }]
-      for (const [index, [kind, fields]] of steps.entries()) {
-        const init = { intent, seed: 'web', garden: garden.key.id, kind, offsetMs: 60_000 + index * 1000, ...fields }
-        arrivals.push({ record: garden.sign('event', eventBody(init)), meta: metaAt(100_000) })
-      }
-      return { arrivals, garden: garden.key.id, id: deploymentId(intent, 'web', garden.key.id) }
-    }
-
-    async function storeArrivals (arrivals: Arrival[]): Promise<RecordStore> {
-      const other = await temp.open()
-      for (const { record, meta } of arrivals) {
-        await other.put(record, meta)
-      }
-      return other
-    }
-
-    async function deploymentOf (steps: Step[]): Promise<SignedDeployment & { store: RecordStore }> {
-      const signed = signDeployment(steps)
-      return { ...signed, store: await storeArrivals(signed.arrivals) }
-    }
 
     const cases: Array<[string, Step[], string | undefined, number]> = [
       ['a denial', [['received'], DENIED], 'policy_denied', 0],
@@ -322,6 +345,89 @@ describe('RecordStore views', () => {
         assert.deepEqual(summary, await inOrder.deployment(signed.id))
       })
     }
+  })
+
+  describe('waits', () => {
+    const OPENS_AT = '2026-01-03T01:00:00.000Z'
+    const ASKED: Step = ['confirmation_required', { trigger: 'realtime', detail: { action: 'activate', rule: 'prod', trigger: 'realtime', stageNow: true } }]
+    const WINDOW: Step = ['waiting_for_window', { trigger: 'realtime', detail: { opensAt: OPENS_AT, zone: 'Europe/Zurich', action: 'activate', rule: 'night' } }]
+    const CONFIRMATION = { kind: 'confirmation' }
+    const WINDOW_WAIT = { kind: 'window', opensAt: OPENS_AT, zone: 'Europe/Zurich' }
+    const RECEIVED: Step = ['received', { trigger: 'realtime' }]
+    const OPENED: Step = ['received', { trigger: 'schedule', detail: { reason: 'window_opened', opensAt: OPENS_AT } }]
+    const STAGE: Step[] = [['staging'], ['staging'], ['staged']]
+    const ACTIVATE: Step[] = [['activating'], ['activated'], ['health_check']]
+
+    // Event sequences as the engine records them (src/deploy/runner.ts, follow-ups.ts).
+    const cases: Array<[string, Step[], object | undefined]> = [
+      ['a confirmation wait', [RECEIVED, ASKED], CONFIRMATION],
+      ['staging during a confirmation wait', [RECEIVED, ASKED, ...STAGE], CONFIRMATION],
+      ['a confirmed wait', [RECEIVED, ASKED, ...STAGE, ['confirmed']], undefined],
+      ['an activation after confirmation', [RECEIVED, ASKED, ...STAGE, ['confirmed'], ...ACTIVATE], undefined],
+      ['a success after confirmation', [RECEIVED, ASKED, ['confirmed'], ...STAGE, ...ACTIVATE, ['result', { result: 'success' }]], undefined],
+      ['a failed staging while asked', [RECEIVED, ASKED, ['staging'], ['result', { result: 'failure' }]], undefined],
+      ['a canceled confirmation wait', [RECEIVED, ASKED, ...STAGE, ['canceled'], ['result', { result: 'canceled' }]], undefined],
+      ['a retry of a confirmation wait', [RECEIVED, ASKED, ['retry', { trigger: 'user_retry' }]], undefined],
+      ['a confirmation asked after a retry', [RECEIVED, ASKED, ['retry', { trigger: 'user_retry' }], ASKED, ...STAGE], CONFIRMATION],
+      ['a window wait', [RECEIVED, ...STAGE, WINDOW], WINDOW_WAIT],
+      ['a window wait after a switch', [RECEIVED, ...STAGE, ...ACTIVATE, WINDOW], WINDOW_WAIT],
+      ['a confirmation during a window wait', [RECEIVED, ...STAGE, WINDOW, ['confirmed']], WINDOW_WAIT],
+      ['a window wait after confirmation', [RECEIVED, ASKED, ...STAGE, ['confirmed'], WINDOW], WINDOW_WAIT],
+      ['an opened window', [RECEIVED, ...STAGE, WINDOW, OPENED], undefined],
+      ['a confirmation after the window', [RECEIVED, ...STAGE, WINDOW, OPENED, ASKED], CONFIRMATION],
+      ['a superseded window wait', [RECEIVED, ...STAGE, WINDOW, ['superseded'], ['result', { result: 'superseded' }]], undefined],
+      ['a staged-only end after the window', [RECEIVED, ...STAGE, WINDOW, OPENED, ['policy_denied', { detail: { permitted: 'stage', staged: true } }]], undefined]
+    ]
+    for (const [name, steps, waiting] of cases) {
+      it(`summarises ${name}`, async () => {
+        const { store: other, garden, id } = await deploymentOf(steps)
+
+        assert.deepEqual((await other.deployment(id))?.waiting, waiting)
+        assert.deepEqual((await other.garden(garden))?.latestDeployment?.waiting, waiting)
+      })
+    }
+
+    it('keeps a waiting deployment pending', async () => {
+      const { store: other, garden } = await deploymentOf([RECEIVED, ASKED, ...STAGE])
+
+      assert.equal((await other.garden(garden))?.pending, 1)
+    })
+
+    const shuffles: Array<[string, Step[], object]> = [
+      ['confirmation', [RECEIVED, ...STAGE, WINDOW, ['confirmed'], OPENED, ['retry'], ASKED, ...STAGE], CONFIRMATION],
+      ['window', [RECEIVED, ASKED, ...STAGE, ['confirmed'], ...ACTIVATE, WINDOW, ['confirmed']], WINDOW_WAIT]
+    ]
+    for (const [name, steps, waiting] of shuffles) {
+      for (const seed of [1, 2, 3, 4]) {
+        it(`waits for the ${name} after shuffle ${seed}`, async () => {
+          const signed = signDeployment(steps)
+          const inOrder = await storeArrivals(signed.arrivals)
+          const reordered = await storeArrivals(shuffled(signed.arrivals, seededRandom(seed)))
+          const summary = await reordered.deployment(signed.id)
+
+          assert.deepEqual(summary?.waiting, waiting)
+          assert.deepEqual((await reordered.garden(signed.garden))?.latestDeployment?.waiting, waiting)
+          assert.deepEqual(summary, await inOrder.deployment(signed.id))
+        })
+      }
+    }
+
+    it('reads a summary stored before waits were tracked', async () => {
+      const folder = await temp.folder()
+      const signed = signDeployment([RECEIVED, ASKED, ...STAGE, ['confirmed'], WINDOW])
+      const first = await storeArrivals(signed.arrivals.slice(0, 3), folder)
+      await first.close()
+      await dropStoredWaits(folder)
+
+      const second = await storeArrivals([], folder)
+      const legacy = await second.deployment(signed.id)
+      assert.equal(legacy?.waiting, undefined)
+      assert.equal(legacy?.lastEvent, 'confirmation_required')
+      assert.equal((await second.garden(signed.garden))?.latestDeployment?.waiting, undefined)
+
+      await second.putMany(signed.arrivals.slice(3))
+      assert.deepEqual((await second.deployment(signed.id))?.waiting, WINDOW_WAIT)
+    })
   })
 
   describe('intents', () => {
