@@ -60,7 +60,7 @@ export class TrustState extends EventEmitter<TrustStateEvents> {
     for await (const record of this.#store.listByType('root')) {
       roots.push(record as RootRecord)
     }
-    this.#root = walkRootChain(this.#pinned, roots, nowMs)
+    this.#root = walkStoredChain(this.#pinned, roots, nowMs)
     this.#membership = new Membership(this.#root.body)
     for await (const record of this.#store.listByType('certificate')) {
       this.#addCertificate(record as SignedRecord<'certificate'>)
@@ -149,5 +149,24 @@ export class TrustState extends EventEmitter<TrustStateEvents> {
         this.emit('status', { peer, status })
       }
     }
+  }
+}
+
+/**
+ * Walks from the pinned root through every stored version. One walk of
+ * `walkRootChain` advances at most `ROOT_CHAIN_MAX_STEPS` versions, so the
+ * walk repeats until it stops advancing. Throws when a present next version
+ * is invalid or the newest version has expired.
+ */
+function walkStoredChain (pinned: RootRecord, roots: RootRecord[], nowMs: number): RootRecord {
+  let current = pinned
+  while (true) {
+    // Only the newest version must be unexpired, so these walks use a time before every expiry.
+    const next = walkRootChain(current, roots, Number.NEGATIVE_INFINITY)
+    if (next.body.version === current.body.version) {
+      // A walk without candidates stays at `current` and only checks its expiry.
+      return walkRootChain(current, [], nowMs)
+    }
+    current = next
   }
 }
