@@ -168,6 +168,33 @@ describe('web view in a browser', function () {
     assert.equal(await page.evaluate(() => (window as any).notReloaded), true)
   })
 
+  it('shows waits without reload', async () => {
+    await page.goto(url())
+    await page.waitForSelector('#live-status[data-state="live"]')
+    const garden = gardens.get('garden-4') as GardenFeed
+    const asked = { action: 'activate', rule: 'prod', trigger: 'realtime', stageNow: true }
+    await fixture.put(
+      fixture.event(garden, intent, 'received', { trigger: 'realtime', actor: fixture.fleet.admin.id }),
+      fixture.event(garden, intent, 'confirmation_required', { trigger: 'realtime', actor: 'policy', detail: asked }),
+      fixture.event(garden, intent, 'staging', { actor: 'garden' }),
+      fixture.event(garden, intent, 'staged', { actor: 'garden', detail: { source: 'present' } })
+    )
+    await resultCell(page, 'garden-4').getByText('Confirmation required').waitFor()
+
+    const opening = { opensAt: '2026-01-03T01:00:00.000Z', zone: 'Europe/Zurich', action: 'activate', rule: 'night' }
+    await fixture.put(
+      fixture.event(garden, intent, 'confirmed', { trigger: 'realtime', actor: 'operator' }),
+      fixture.event(garden, intent, 'waiting_for_window', { trigger: 'realtime', actor: 'policy', detail: opening })
+    )
+    const badge = resultCell(page, 'garden-4').getByText('Waiting for window (opens Sat 02:00 Europe/Zurich)')
+    await badge.waitFor()
+    assert.equal(await badge.getAttribute('title'), '2026-01-03 01:00:00 UTC')
+
+    await page.goto(url('deployments'))
+    const row = page.locator('#deployments-body tr', { has: page.locator('a', { hasText: 'garden-4' }) })
+    assert.equal((await row.locator('td.col-result').textContent())?.trim(), 'Waiting for window (opens Sat 02:00 Europe/Zurich)')
+  })
+
   it('updates a deployment timeline live', async () => {
     const garden = gardens.get('garden-6') as GardenFeed
     const received = fixture.event(garden, intent, 'received', { trigger: 'realtime', actor: fixture.fleet.admin.id })

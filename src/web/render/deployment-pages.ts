@@ -81,7 +81,7 @@ export function DeploymentPage ({ view }: { view: DeploymentView }): VNode {
   const deployment = view.deployment
   const status = deploymentStatus(deployment)
   return html`<div id="deployment" data-live="">
-    <h1>Deployment of ${deployment.seed} <${StatusBadge} status=${status} /></h1>
+    <h1>Deployment of ${deployment.seed} <${StatusBadge} status=${status} waiting=${deployment.waiting} /></h1>
     <dl class="facts">
       <dt>Id</dt><dd><code>${deployment.id}</code></dd>
       <dt>Garden</dt><dd><a href=${gardenHref(deployment.garden)}>${view.gardenName ?? deployment.garden}</a></dd>

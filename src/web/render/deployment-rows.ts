@@ -26,7 +26,7 @@ function Row ({ deployment, props }: { deployment: DeploymentSummary, props: Dep
     <td>${deployment.seed}</td>
     <td><${Id} id=${deployment.intent} href=${intentHref(deployment.intent)} /></td>
     <td>${deployment.trigger != null ? triggerLabel(deployment.trigger) : html`<${None} />`}</td>
-    <td class="col-result"><${StatusBadge} status=${status} /></td>
+    <td class="col-result"><${StatusBadge} status=${status} waiting=${deployment.waiting} /></td>
     <td><${TimeAgo} iso=${deployment.startedAt} nowMs=${props.nowMs} /></td>
     <td><${TimeAgo} iso=${deployment.updatedAt} nowMs=${props.nowMs} /></td>
   </tr>`

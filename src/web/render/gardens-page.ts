@@ -4,6 +4,7 @@ import type { Column, ColumnKey, Page, TableQuery } from '../table/index.ts'
 import { html } from './html.ts'
 import type { VNode } from './html.ts'
 import { Chips, Id, None, StatusBadge, TimeAgo, deploymentHref, gardenHref } from './parts.ts'
+import { deploymentStatus } from './wording.ts'
 
 export interface GardensView {
   query: TableQuery
@@ -18,12 +19,12 @@ function UnnamedPeer ({ peer }: { peer: string }): VNode {
   return html`<span class="unnamed" title=${peer}>${peer.slice(0, 16)}…</span>`
 }
 
+/** Shows the garden's latest result, else the state of its latest deployment: a policy end, a wait or in progress. */
 function ResultCell (garden: GardenSummary): VNode {
   if (garden.latestResult != null) return html`<${StatusBadge} status=${garden.latestResult} />`
-  const policyEnd = garden.latestDeployment?.policyEnd
-  if (policyEnd != null) return html`<${StatusBadge} status=${policyEnd} />`
-  if (garden.latestDeployment != null) return html`<${StatusBadge} status="in_progress" />`
-  return html`<${StatusBadge} status="never_deployed" />`
+  const latest = garden.latestDeployment
+  if (latest == null) return html`<${StatusBadge} status="never_deployed" />`
+  return html`<${StatusBadge} status=${deploymentStatus(latest)} waiting=${latest.waiting} />`
 }
 
 function DeploymentCell (garden: GardenSummary, nowMs: number): VNode {

@@ -1,12 +1,19 @@
+import type { DeploymentWait } from '../../store/index.ts'
 import { formatAgo, formatTime, shortId } from './format.ts'
 import { html } from './html.ts'
 import type { VNode } from './html.ts'
-import { STATUS_LABELS } from './wording.ts'
+import { statusLabel } from './wording.ts'
 import type { Status } from './wording.ts'
 
-/** Renders a deployment result or state as a label styled by the class `status-<status>`. */
-export function StatusBadge ({ status }: { status: Status }): VNode {
-  return html`<span class=${`status status-${status}`}>${STATUS_LABELS[status] ?? status}</span>`
+/**
+ * Renders a deployment result or state as a label styled by the class
+ * `status-<status>`. A window wait names its opening, with the exact UTC
+ * time in the title.
+ */
+export function StatusBadge ({ status, waiting }: { status: Status, waiting?: DeploymentWait }): VNode {
+  const opensAt = status === 'waiting_for_window' ? waiting?.opensAt : undefined
+  const title = opensAt != null ? formatTime(opensAt) : undefined
+  return html`<span class=${`status status-${status}`} title=${title}>${statusLabel(status, waiting)}</span>`
 }
 
 /** Renders a time as "3 min ago", with the exact UTC time in the title and the `datetime` attribute. */

@@ -1,6 +1,6 @@
 import { DateTime } from 'luxon'
-import type { DeploymentResult } from '../../records/index.ts'
-import type { DeploymentSummary } from '../../store/index.ts'
+import type { DeploymentResult, EventKind } from '../../records/index.ts'
+import type { DeploymentSummary, DeploymentWait } from '../../store/index.ts'
 
 /**
  * State shown in a result cell: a deployment result, an end state that the
@@ -25,14 +25,30 @@ export const STATUS_LABELS: Record<Status, string> = {
   never_deployed: 'Never deployed'
 }
 
+const WAIT_STATUSES: Record<DeploymentWait['kind'], Status> = {
+  confirmation: 'confirmation_required',
+  window: 'waiting_for_window'
+}
+
+/** Fields of a deployment summary, or of a garden's latest deployment, that decide its state. */
+type StatusFields = Pick<DeploymentSummary, 'result' | 'policyEnd' | 'waiting'> & { lastEvent?: EventKind }
+
 /** Derives the state of a deployment from its summary. */
-export function deploymentStatus (deployment: Pick<DeploymentSummary, 'result' | 'policyEnd' | 'lastEvent'>): Status {
+export function deploymentStatus (deployment: StatusFields): Status {
   if (deployment.policyEnd != null) return deployment.policyEnd
   if (deployment.result != null) return deployment.result
+  if (deployment.waiting != null) return WAIT_STATUSES[deployment.waiting.kind]
   const lastEvent = deployment.lastEvent
-  // A summary stored before `policyEnd` existed still ends with its policy_denied event.
+  // A summary stored before `policyEnd` and `waiting` existed still ends with its denial or wait event.
   if (lastEvent === 'policy_denied' || lastEvent === 'confirmation_required' || lastEvent === 'waiting_for_window') return lastEvent
   return 'in_progress'
+}
+
+/** Returns the words of a result cell. A window wait adds its opening: `Waiting for window (opens Sat 02:00 UTC)`. */
+export function statusLabel (status: Status, waiting?: DeploymentWait): string {
+  const label = STATUS_LABELS[status] ?? status
+  if (status !== 'waiting_for_window' || waiting?.opensAt == null) return label
+  return `${label} (opens ${formatWindowOpening(waiting.opensAt, waiting.zone)})`
 }
 
 export const TRIGGER_LABELS: Record<string, string> = {

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict'
 import { request as httpRequest } from 'node:http'
 import { silentLogger } from '../../../src/logger.ts'
-import type { DeployIntentBody } from '../../../src/records/index.ts'
+import type { DeployIntentBody, EventBody, EventKind } from '../../../src/records/index.ts'
 import { startWebView } from '../../../src/web/index.ts'
 import type { WebView, WebViewInit } from '../../../src/web/index.ts'
 import { feedSigner, openFleetStore } from '../../utils/web-store.ts'
@@ -21,6 +21,10 @@ interface EventStream {
   /** Resolves when the server ends the stream. */
   ended: Promise<void>
   close: () => void
+}
+
+function escapeRegExp (text: string): string {
+  return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')
 }
 
 /** Opens /events and parses its messages as they arrive. */
@@ -255,6 +259,71 @@ describe('web server', () => {
           const [deployment] = (await (await fetch(new URL('api/deployments', url))).json()).deployments
           const text = await (await fetch(new URL(`deployments/${deployment.id}`, url))).text()
           assert.match(text, new RegExp(`<h1>Deployment of web <span class="status status-${status}">${label}<`))
+        })
+      })
+    }
+  })
+
+  describe('waits', () => {
+    const OPENS_AT = '2026-01-03T01:00:00.000Z'
+    const asked = {
+      trigger: 'realtime' as const, actor: 'policy', detail: { action: 'activate', rule: 'prod', trigger: 'realtime', stageNow: true }
+    }
+    const windowWait = {
+      trigger: 'realtime' as const, actor: 'policy', detail: { opensAt: OPENS_AT, zone: 'Europe/Zurich', action: 'activate', rule: 'night' }
+    }
+    // Each ends as the engine records it: a confirmation wait while the closure stages,
+    // and a window wait that an operator confirmed ahead of the window.
+    const waits: Array<[string, Array<[EventKind, Partial<EventBody>?]>, string, object, string]> = [
+      ['confirmation', [['confirmation_required', asked], ['staging'], ['staged']],
+        'confirmation_required', { kind: 'confirmation' }, 'Confirmation required'],
+      ['window', [['staging'], ['staged'], ['waiting_for_window', windowWait], ['confirmed', { actor: 'operator' }]],
+        'waiting_for_window', { kind: 'window', opensAt: OPENS_AT, zone: 'Europe/Zurich' }, 'Waiting for window (opens Sat 02:00 Europe/Zurich)']
+    ]
+    for (const [name, steps, status, waiting, label] of waits) {
+      describe(`a ${name} wait`, () => {
+        const badge = new RegExp(`class="status status-${status}"[^>]*>${escapeRegExp(label)}<`)
+
+        beforeEach(async () => {
+          const intent = fixture.intent(['web'])
+          await fixture.put(intent,
+            fixture.event(alpha, intent, 'received', { trigger: 'realtime', actor: fixture.fleet.admin.id }),
+            ...steps.map(([kind, init]) => fixture.event(alpha, intent, kind, init)))
+        })
+
+        it('has its API status and wait', async () => {
+          const { url } = await start()
+          const [deployment] = (await (await fetch(new URL('api/deployments', url))).json()).deployments
+          assert.equal(deployment.status, status)
+          assert.deepEqual(deployment.waiting, waiting)
+        })
+
+        it('marks the latest deployment in the API', async () => {
+          const { url } = await start()
+          const body = await (await fetch(new URL(`api/gardens/${alpha.key.id}`, url))).json()
+          assert.deepEqual(body.garden.latestDeployment.waiting, waiting)
+          assert.equal(body.garden.pending, 1)
+        })
+
+        it('shows its label in the gardens table', async () => {
+          const { url } = await start()
+          const text = await (await fetch(url)).text()
+          assert.match(text, badge)
+          assert.doesNotMatch(text, /In progress/)
+        })
+
+        it('shows its label in the deployment list', async () => {
+          const { url } = await start()
+          const text = await (await fetch(new URL('deployments', url))).text()
+          assert.match(text, badge)
+          assert.doesNotMatch(text, /In progress/)
+        })
+
+        it('shows its label on the deployment page', async () => {
+          const { url } = await start()
+          const [deployment] = (await (await fetch(new URL('api/deployments', url))).json()).deployments
+          const text = await (await fetch(new URL(`deployments/${deployment.id}`, url))).text()
+          assert.match(text, new RegExp(`<h1>Deployment of web <span ${badge.source}`))
         })
       })
     }

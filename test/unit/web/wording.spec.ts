@@ -3,7 +3,7 @@ import type { EventBody } from '../../../src/records/index.ts'
 import { formatAgo } from '../../../src/web/render/format.ts'
 import { describeRule, policyRules } from '../../../src/web/render/policy.ts'
 import { describeEvent } from '../../../src/web/render/event-words.ts'
-import { STATUS_LABELS, deploymentStatus, formatWindowOpening } from '../../../src/web/render/wording.ts'
+import { STATUS_LABELS, deploymentStatus, formatWindowOpening, statusLabel } from '../../../src/web/render/wording.ts'
 
 const ALICE = `12D3KooW${'A'.repeat(44)}`
 const admins = new Map([[ALICE, 'alice']])
@@ -121,7 +121,11 @@ describe('web wording', () => {
       ['confirmation wait', { lastEvent: 'confirmation_required' }, 'confirmation_required'],
       ['success', { result: 'success', lastEvent: 'result' }, 'success'],
       ['window wait', { lastEvent: 'waiting_for_window' }, 'waiting_for_window'],
-      ['running step', { lastEvent: 'staging' }, 'in_progress']
+      ['running step', { lastEvent: 'staging' }, 'in_progress'],
+      ['staging while asked', { lastEvent: 'staged', waiting: { kind: 'confirmation' } }, 'confirmation_required'],
+      ['window confirmed ahead', { lastEvent: 'confirmed', waiting: { kind: 'window' } }, 'waiting_for_window'],
+      ['latest deployment waiting', { waiting: { kind: 'confirmation' } }, 'confirmation_required'],
+      ['latest deployment running', {}, 'in_progress']
     ]
     for (const [name, deployment, expected] of cases) {
       it(name, () => {
@@ -132,6 +136,23 @@ describe('web wording', () => {
     it('labels staged only', () => {
       assert.equal(STATUS_LABELS.staged_only, 'Staged only')
     })
+  })
+
+  describe('statusLabel', () => {
+    const cases: Array<[string, Parameters<typeof statusLabel>, string]> = [
+      ['window with zone', ['waiting_for_window', { kind: 'window', opensAt: '2026-01-03T01:00:00.000Z', zone: 'Europe/Zurich' }],
+        'Waiting for window (opens Sat 02:00 Europe/Zurich)'],
+      ['window in UTC', ['waiting_for_window', { kind: 'window', opensAt: '2026-01-03T01:00:00.000Z' }], 'Waiting for window (opens Sat 01:00 UTC)'],
+      ['window without opening', ['waiting_for_window', { kind: 'window' }], 'Waiting for window'],
+      ['summary without wait', ['waiting_for_window'], 'Waiting for window'],
+      ['confirmation', ['confirmation_required', { kind: 'confirmation' }], 'Confirmation required'],
+      ['result', ['success'], 'Success']
+    ]
+    for (const [name, args, expected] of cases) {
+      it(name, () => {
+        assert.equal(statusLabel(...args), expected)
+      })
+    }
   })
 
   describe('formatWindowOpening', () => {
