@@ -155,7 +155,9 @@ const WAIT_KINDS: Partial<Record<EventKind, DeploymentWait['kind']>> = {
  * opened), `activating`, `policy_denied`, `canceled`, `superseded`, `retry`
  * and the result.
  */
-const WAIT_KEEPING_KINDS = new Set<EventKind>(['staging', 'staged', 'confirmed', 'confirmation_required', 'waiting_for_window'])
+const WAIT_KEEPING_KINDS = new Set<EventKind>([
+  'staging', 'staged', 'confirmed', 'confirmation_required', 'waiting_for_window'
+])
 
 function trackWaits (tracking: DeploymentTracking, body: EventBody, stamp: string): void {
   const kind = WAIT_KINDS[body.kind]
