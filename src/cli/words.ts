@@ -17,7 +17,7 @@ export type DeploymentState =
  */
 export const WAITING_STATES: readonly DeploymentState[] = ['confirmation_required', 'waiting_for_window', 'staged_only']
 
-type StateFields = Pick<DeploymentView, 'result' | 'lastEvent' | 'policyEnd' | 'stagedOnly' | 'awaitingConfirmation'>
+type StateFields = Pick<DeploymentView, 'result' | 'lastEvent' | 'policyEnd' | 'waiting' | 'stagedOnly' | 'awaitingConfirmation'>
 
 export function deploymentState (deployment: StateFields): DeploymentState {
   if (deployment.policyEnd != null) {
@@ -30,6 +30,10 @@ export function deploymentState (deployment: StateFields): DeploymentState {
   if (deployment.result != null) {
     return deployment.result
   }
+  if (deployment.waiting != null) {
+    return deployment.waiting.kind === 'confirmation' ? 'confirmation_required' : 'waiting_for_window'
+  }
+  // A summary stored before `waiting` existed leaves the wait to its events and its last event.
   if (deployment.awaitingConfirmation === true) {
     return 'confirmation_required'
   }

@@ -52,8 +52,9 @@ export interface DeploymentView extends DeploymentSummary {
    */
   stagedOnly?: boolean
   /**
-   * The deployment waits for a confirmation. Its newest event may be a later
-   * `staging` or `staged`, because a garden stages while it waits.
+   * The deployment waits for a confirmation: `waiting.kind` is
+   * `confirmation`. Its newest event may be a later `staging` or `staged`,
+   * because a garden stages while it waits.
    */
   awaitingConfirmation?: boolean
 }
@@ -303,11 +304,15 @@ export class GardenApi implements NodeApi {
     return { url: await this.#parts.startWeb(params) }
   }
 
-  /** Adds what the events of open deployments show; ended ones need no events read. */
+  /**
+   * Adds what the events of open deployments show. Ended and waiting ones
+   * need no events read, because their summary carries the state.
+   */
   async #toViews (deployments: DeploymentSummary[]): Promise<DeploymentView[]> {
     const views: DeploymentView[] = []
     for (const deployment of deployments) {
-      const events = isOpenDeployment(deployment) ? await this.#parts.store.eventsOfDeployment(deployment.id) : []
+      const needsEvents = isOpenDeployment(deployment) && deployment.waiting == null
+      const events = needsEvents ? await this.#parts.store.eventsOfDeployment(deployment.id) : []
       views.push(toView(deployment, events))
     }
     return views
@@ -367,6 +372,11 @@ function toView (deployment: DeploymentSummary, events: Array<SignedRecord<'even
     // A summary stored before `policyEnd` existed leaves the end state to its last event.
     view.stagedOnly = last.body.detail?.staged === true
   }
+  if (deployment.waiting != null) {
+    if (deployment.waiting.kind === 'confirmation') view.awaitingConfirmation = true
+    return view
+  }
+  // A summary stored before `waiting` existed leaves a confirmation wait to its events.
   const asked = events.findLastIndex(event => event.body.kind === 'confirmation_required')
   if (deployment.result == null && asked !== -1 && !events.slice(asked + 1).some(event => CONFIRMATION_ENDS.has(event.body.kind))) {
     view.awaitingConfirmation = true

@@ -6,7 +6,7 @@ import type { DeploymentView } from '../../../src/garden/index.ts'
 import { generateKey } from '../../../src/keys/index.ts'
 import type { GardenSummary } from '../../../src/store/index.ts'
 
-type Fields = Pick<DeploymentView, 'result' | 'lastEvent' | 'policyEnd' | 'stagedOnly' | 'awaitingConfirmation'>
+type Fields = Pick<DeploymentView, 'result' | 'lastEvent' | 'policyEnd' | 'waiting' | 'stagedOnly' | 'awaitingConfirmation'>
 
 describe('deploymentState', () => {
   const cases: Array<[string, Fields, DeploymentState, string]> = [
@@ -17,6 +17,9 @@ describe('deploymentState', () => {
     ['a stored staging end', { lastEvent: 'policy_denied', policyEnd: 'staged_only' }, 'staged_only', 'staged only (policy permits no activation)'],
     ['a confirmation wait', { lastEvent: 'staged', awaitingConfirmation: true }, 'confirmation_required', 'confirmation required'],
     ['a window wait', { lastEvent: 'waiting_for_window' }, 'waiting_for_window', 'waiting for window'],
+    ['a stored confirmation wait', { lastEvent: 'staged', waiting: { kind: 'confirmation' } }, 'confirmation_required', 'confirmation required'],
+    ['a stored window wait', { lastEvent: 'confirmed', waiting: { kind: 'window', opensAt: '2026-01-03T01:00:00.000Z' } },
+      'waiting_for_window', 'waiting for window'],
     ['a running step', { lastEvent: 'health_check' }, 'in_progress', 'in progress (health check)'],
     ['a retry', { lastEvent: 'retry' }, 'in_progress', 'in progress (retry)']
   ]
