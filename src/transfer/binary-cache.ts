@@ -3,6 +3,7 @@ import { readFile, stat } from 'node:fs/promises'
 import { Readable, Transform, pipeline } from 'node:stream'
 import { fileURLToPath } from 'node:url'
 import { createBrotliDecompress, createGunzip, createZstdDecompress } from 'node:zlib'
+import xzDecompress from 'xz-decompress'
 import { encodeExport, hashPartOf } from '../nix/index.ts'
 import type { ExportItem, ManifestEntry } from '../nix/index.ts'
 import { TransferProtocolError, UnsupportedCompressionError } from './errors.ts'
@@ -15,18 +16,33 @@ import type { BatchOffer, BatchSource } from './stage-job.ts'
 const NARINFO_CONCURRENCY = 8
 
 /**
- * Decoders by the `Compression` field of a `.narinfo`. All come with
- * Node's zlib. NOTE: `xz` (the default of `nix copy` and of
- * cache.nixos.org) and `bzip2` are not supported: Node has no decoder for
- * them, and they would need a new dependency (e.g. @napi-rs/lzma 1.5,
- * which has a streaming xz decoder). Such caches must be written with
- * `?compression=none`, `zstd`, `br` or `gzip`.
+ * Decoders by the `Compression` field of a `.narinfo`. Each takes the NAR
+ * file as read from the cache, and its URL for messages. `zstd`, `br` and
+ * `gzip` use Node's zlib, and `xz` (the default of `nix copy` and of
+ * cache.nixos.org) uses xz-decompress. NOTE: other compressions that `nix
+ * copy` (Nix 2.8.0) writes, such as `bzip2`, `lz4` and `lzip`, have no
+ * decoder here, so a cache that uses one must be written again.
  */
-const DECODERS: Record<string, (() => Transform) | null> = {
-  none: null,
-  zstd: createZstdDecompress,
-  br: createBrotliDecompress,
-  gzip: createGunzip
+const DECODERS: Record<string, (file: Readable, what: string) => AsyncIterable<Buffer>> = {
+  none: file => file,
+  zstd: file => pipeline(file, createZstdDecompress(), () => {}),
+  br: file => pipeline(file, createBrotliDecompress(), () => {}),
+  gzip: file => pipeline(file, createGunzip(), () => {}),
+  xz: decodeXz
+}
+
+/**
+ * Meanings of the `enum xz_ret` codes of xz-embedded, which xz-decompress
+ * reports as "get_next_output failed with error code N".
+ */
+const XZ_FAILURES: Record<string, string> = {
+  2: 'unsupported integrity check (XZ_UNSUPPORTED_CHECK)',
+  3: 'out of memory (XZ_MEM_ERROR)',
+  4: 'dictionary larger than 64 MiB (XZ_MEMLIMIT_ERROR)',
+  5: 'not in xz format (XZ_FORMAT_ERROR)',
+  6: 'unsupported xz options (XZ_OPTIONS_ERROR)',
+  7: 'corrupt data or failed integrity check (XZ_DATA_ERROR)',
+  8: 'data ends early or is followed by other bytes (XZ_BUF_ERROR)'
 }
 
 export interface BinaryCacheInit {
@@ -103,7 +119,7 @@ export class BinaryCache implements BatchSource {
     }
     const info = parseNarInfo(bytes.toString('utf8'), `${this.label}/${name}`)
     checkAgainstManifest(info, entry, `${this.label}/${name}`)
-    if (!(info.compression in DECODERS)) {
+    if (!Object.hasOwn(DECODERS, info.compression)) {
       throw new UnsupportedCompressionError(this.label, info.compression)
     }
     return info
@@ -120,16 +136,12 @@ export class BinaryCache implements BatchSource {
     if (body === null) {
       throw new TransferProtocolError(`${url} is listed in the narinfo of ${info.storePath} but not found`)
     }
-    const limit = limitBytes(info.fileSize, url.href)
-    const decoder = DECODERS[info.compression]
-    const output: Readable = decoder === null
-      ? pipeline(body, limit, () => {})
-      : pipeline(body, limit, decoder(), () => {})
+    const file: Readable = pipeline(body, limitBytes(info.fileSize, url.href), () => {})
     try {
-      yield * output
+      yield * DECODERS[info.compression](file, url.href)
     } finally {
       body.destroy()
-      output.destroy()
+      file.destroy()
     }
   }
 
@@ -239,6 +251,39 @@ function limitBytes (maxBytes: number | null, what: string): Transform {
       callback(null, chunk)
     }
   })
+}
+
+/**
+ * Decodes an xz file with xz-decompress 0.2.3, which runs xz-embedded
+ * built to WebAssembly. It reads files of several blocks or of several
+ * concatenated streams and verifies each block's CRC32 or CRC64 (`nix
+ * copy` writes CRC64). It rejects a SHA-256 check, BCJ filters, legacy
+ * `.lzma` files and a dictionary over 64 MiB, the size of xz's largest
+ * preset. It returns at most 64 KiB per step and reads input only as its
+ * output is read, so memory stays bounded. Its WebAssembly memory, up to
+ * about 64 MiB for the dictionary, is kept for the life of the process.
+ *
+ * NOTE: xz-decompress decodes one xz file at a time in the whole process.
+ * Another one waits, reading nothing, until the first ends, fails or is
+ * cancelled, so two staging runs that read xz NARs at once take turns
+ * per NAR. A wait longer than `stallTimeoutMs` fails the waiting cache
+ * with ERR_STREAM_TIMEOUT.
+ */
+async function * decodeXz (file: Readable, what: string): AsyncGenerator<Buffer> {
+  // @types/node types the global ReadableStream apart from that of node:stream/web, but both are the same class.
+  const decoded = Readable.fromWeb(new xzDecompress.XzReadableStream(Readable.toWeb(file) as never) as never)
+  try {
+    yield * decoded
+  } catch (error) {
+    // The decoder passes on an error of its input as it is, so only its own failures are described here.
+    throw file.errored ?? new TransferProtocolError(`${what} is not a valid xz file: ${describeXzError(error)}`, { cause: error })
+  }
+}
+
+function describeXzError (error: unknown): string {
+  const message = (error as Error).message
+  const code = /error code (\d+)$/.exec(message)?.[1]
+  return (code === undefined ? undefined : XZ_FAILURES[code]) ?? message
 }
 
 function describeFetchError (error: unknown): string {
