@@ -54,7 +54,7 @@ export class UnsupportedCompressionError extends SowerError {
   constructor (cache: string, compression: string) {
     super(
       `binary cache ${cache} serves NARs with compression ${compression}, which is not supported: ` +
-      'serve it with compression none, zstd, br or gzip',
+      'serve it with compression none, xz, zstd, br or gzip',
       'ERR_UNSUPPORTED_COMPRESSION'
     )
   }
