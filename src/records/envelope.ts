@@ -23,7 +23,12 @@ export interface Envelope<T extends RecordType = RecordType> {
  * call `verifyRecord` (cheap checks such as "already known" come first).
  */
 export interface SignedRecord<T extends RecordType = RecordType> extends Envelope<T> {
-  /** Content id: type prefix and base32 sha256 of the canonical envelope. */
+  /**
+   * Content id: type prefix and base32 sha256 of the canonical envelope.
+   * A root's id hashes its signing bytes instead, because a root collects
+   * signatures from several admins: every copy of one version, whatever
+   * its signatures, must be the same record that the next version links to.
+   */
   id: string
   /** Canonical envelope bytes, as stored and sent. */
   bytes: Uint8Array
@@ -70,7 +75,7 @@ function toSignedRecord<T extends RecordType> (envelope: Envelope<T>): SignedRec
   const bytes = encoder.encode(canonicalJson(canonical))
   return {
     ...canonical,
-    id: `${ID_PREFIXES[envelope.type]}_${base32(sha256(bytes))}`,
+    id: `${ID_PREFIXES[envelope.type]}_${base32(sha256(envelope.type === 'root' ? signingBytes(envelope.type, envelope.body) : bytes))}`,
     bytes,
     ...feedPosition(envelope.type, envelope.body)
   }
