@@ -118,8 +118,12 @@ const retentionSchema = z.strictObject({
 })
 
 /** A command as a program and its arguments, run without a shell. */
-const commandSchema = z.array(z.string().max(PATH_MAX_CHARS)).min(1).max(256)
-  .refine(argv => argv[0].length > 0, 'the program name cannot be empty')
+const commandSchema = z.array(z.string().max(PATH_MAX_CHARS))
+  .min(1, 'expected the program and its arguments, e.g. ["systemctl", "restart", "nginx.service"], ' +
+    'or leave the field out to run no command')
+  .max(256)
+  // Zod runs this refine even after `min(1)` failed, so an empty list must not reach argv[0].
+  .refine(argv => argv.length === 0 || argv[0].length > 0, 'the program name cannot be empty')
 
 const commandsSchema = z.strictObject({
   activate: commandSchema.optional(),

@@ -173,6 +173,7 @@ const invalidCases: Array<{ name: string, input: unknown, path: string, message:
   { name: 'a service without restart', input: minimal({ subscriptions: [subscription({ type: 'service' })] }), path: 'subscriptions.0.commands.restart', message: /needs the command that restarts its service/ },
   { name: 'a command as a string', input: minimal({ subscriptions: [subscription({ commands: { activate: 'switch now' } })] }), path: 'subscriptions.0.commands.activate', message: /expected array, received string/ },
   { name: 'an empty program', input: minimal({ subscriptions: [subscription({ commands: { healthCheck: [''] } })] }), path: 'subscriptions.0.commands.healthCheck', message: /program name cannot be empty/ },
+  { name: 'an empty command', input: minimal({ subscriptions: [subscription({ type: 'service', commands: { restart: [] } })] }), path: 'subscriptions.0.commands.restart', message: /expected the program and its arguments/ },
   { name: 'an unknown command', input: minimal({ subscriptions: [subscription({ commands: { switch: ['x'] } })] }), path: 'subscriptions.0.commands.switch', message: /^unknown field$/ },
   { name: 'a short timeout', input: minimal({ subscriptions: [subscription({ commands: { timeoutMs: 10 } })] }), path: 'subscriptions.0.commands.timeoutMs', message: /Too small/ },
   { name: 'two subscriptions with one name', input: minimal({ subscriptions: [subscription(), subscription({ profile: '/p/2' })] }), path: 'subscriptions.1.name', message: /subscriptions 0 and 1 have the same name os/ },
