@@ -40,7 +40,8 @@ export class SigningKey {
 
   constructor (privateKey: KeyObject) {
     if (privateKey.asymmetricKeyType !== 'ed25519') {
-      throw new KeyFileError(`expected an ed25519 key, got ${privateKey.asymmetricKeyType ?? 'unknown'}`, 'ERR_KEY_TYPE')
+      throw new KeyFileError(`expected an ed25519 key, got ${privateKey.asymmetricKeyType ?? 'unknown'}: ` +
+        'create one with `sower keygen --out FILE` or `openssl genpkey -algorithm ed25519`', 'ERR_KEY_TYPE')
     }
     this.#privateKey = privateKey
     this.publicKey = rawPublicKey(createPublicKey(privateKey))
@@ -78,7 +79,7 @@ export function keyFromPem (pem: string): SigningKey {
   try {
     key = createPrivateKey({ key: pem, format: 'pem' })
   } catch (err) {
-    throw new KeyFileError('not a PEM private key; create one with `sower keygen`', 'ERR_KEY_FORMAT', { cause: err })
+    throw new KeyFileError('not a PEM private key: create one with `sower keygen --out FILE`', 'ERR_KEY_FORMAT', { cause: err })
   }
   return new SigningKey(key)
 }
@@ -123,7 +124,14 @@ export async function readKeyFile (path: string): Promise<SigningKey> {
     const octal = (mode & 0o777).toString(8)
     throw new KeyFileError(`key file ${path} has mode ${octal} and is readable by others; run \`chmod 600 ${path}\``, 'ERR_KEY_PERMISSIONS')
   }
-  return keyFromPem(pem)
+  try {
+    return keyFromPem(pem)
+  } catch (err) {
+    if (err instanceof KeyFileError) {
+      throw new KeyFileError(`invalid key file ${path}: ${err.message}`, err.code, { cause: err })
+    }
+    throw err
+  }
 }
 
 function rawPublicKey (publicKey: KeyObject): Uint8Array {

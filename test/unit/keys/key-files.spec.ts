@@ -106,6 +106,28 @@ describe('key files', () => {
     })
   }
 
+  it('names the file of a foreign key', async () => {
+    const path = join(folder, 'rsa.pem')
+    await writeFile(path, foreignKeys[0][1](), { mode: 0o600 })
+    await assert.rejects(readKeyFile(path), (err: any) => {
+      assert.equal(err.code, 'ERR_KEY_TYPE')
+      assert.match(err.message, new RegExp(`^invalid key file ${path}: expected an ed25519 key, got rsa`))
+      assert.match(err.message, /sower keygen --out FILE/)
+      return true
+    })
+  })
+
+  it('names the file of a non-PEM key', async () => {
+    const path = join(folder, 'text.pem')
+    await writeFile(path, 'not a key\n', { mode: 0o600 })
+    await assert.rejects(readKeyFile(path), (err: any) => {
+      assert.equal(err.code, 'ERR_KEY_FORMAT')
+      assert.match(err.message, new RegExp(`^invalid key file ${path}: not a PEM private key`))
+      assert.match(err.message, /sower keygen --out FILE/)
+      return true
+    })
+  })
+
   it('writes PEM PKCS#8', async () => {
     const path = join(folder, 'node.pem')
     await writeKeyFile(path, generateKey())
