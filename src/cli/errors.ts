@@ -15,6 +15,13 @@ export class InvalidDurationError extends SowerError {
   }
 }
 
+/** A key given to `root sign` that is no root admin of the root or of its previous version. */
+export class NotRootSignerError extends SowerError {
+  constructor (message: string) {
+    super(message, 'ERR_UNKNOWN_SIGNER')
+  }
+}
+
 /** A target selector that matches no form, or a bare word that names no garden or tag. */
 export class InvalidSelectorError extends SowerError {
   constructor (message: string) {

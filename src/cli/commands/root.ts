@@ -12,8 +12,8 @@ import type { AdminSpec } from '../admin-spec.ts'
 import { withNode } from '../context.ts'
 import type { CliContext } from '../context.ts'
 import { parseTimeFromNow } from '../duration.ts'
-import { UsageError } from '../errors.ts'
-import { formatTable, printJson, println } from '../output.ts'
+import { NotRootSignerError, UsageError } from '../errors.ts'
+import { eprintln, formatTable, printJson, println } from '../output.ts'
 import type { Io } from '../output.ts'
 
 type Admin = RootBody['admins'][number]
@@ -61,7 +61,7 @@ export function registerRootCommands (program: Command, context: CliContext): vo
         version: 1,
         prev: null,
         issuedAt: new Date(nowMs).toISOString(),
-        expiresAt: parseTimeFromNow(options.expires, nowMs),
+        expiresAt: parseExpiry(options.expires, nowMs),
         threshold: options.threshold,
         admins
       })
@@ -82,6 +82,7 @@ export function registerRootCommands (program: Command, context: CliContext): vo
       const current = await readRootFile(file)
       const keys = await readKeys(options.key)
       const previous = options.previous == null ? null : await readRootFile(options.previous)
+      checkRootSigners(context.io, options.key, keys, current, previous)
       const signed = addSignatures(current, keys)
       const out = options.out ?? file
       await writeRecordFile(out, signed, true)
@@ -108,7 +109,7 @@ export function registerRootCommands (program: Command, context: CliContext): vo
         version: current.body.version + 1,
         prev: current.id,
         issuedAt: new Date(nowMs).toISOString(),
-        expiresAt: parseTimeFromNow(options.expires, nowMs),
+        expiresAt: parseExpiry(options.expires, nowMs),
         threshold: options.threshold ?? current.body.threshold,
         admins: changeAdmins(current.body.admins, admins, options.removeAdmin)
       })
@@ -182,6 +183,43 @@ function changeAdmins (current: Admin[], added: Admin[], removed: string[]): Adm
   }
   const kept = current.filter(admin => !removed.includes(admin.name) && !added.some(next => next.name === admin.name))
   return [...kept, ...added]
+}
+
+/** Parses `--expires` and rejects a time that has passed, which would make the root invalid from the start. */
+function parseExpiry (value: string, nowMs: number): string {
+  const expiresAt = parseTimeFromNow(value, nowMs)
+  if (Date.parse(expiresAt) <= nowMs) {
+    throw new UsageError(`invalid --expires "${value}": ${expiresAt} has passed. ` +
+      'Give a duration such as 1y or 180d, or a future UTC date')
+  }
+  return expiresAt
+}
+
+/**
+ * Rejects a signing key that no root admin of the root or of the given
+ * previous version has, because its signature would count for neither.
+ * Without `--previous`, a key outside the root of a later version only gets
+ * a warning, because it may be a root admin of the version before.
+ */
+function checkRootSigners (io: Io, paths: string[], keys: SigningKey[], current: SignedRecord<'root'>,
+  previous: SignedRecord<'root'> | null): void {
+  const ownKeys = rootKeys(current.body)
+  const previousKeys = previous == null ? new Set<string>() : rootKeys(previous.body)
+  const { version } = current.body
+  keys.forEach((key, index) => {
+    if (ownKeys.has(key.id) || previousKeys.has(key.id)) {
+      return
+    }
+    const where = `key ${paths[index]} (${key.id}) is no admin with root scope in root version ${version}`
+    if (previous != null) {
+      throw new NotRootSignerError(`${where} or ${previous.body.version}: sign with a root admin's key`)
+    }
+    if (version === 1) {
+      throw new NotRootSignerError(`${where}: sign with a root admin's key`)
+    }
+    eprintln(io, `warning: ${where}, so its signature counts only if it has root scope in version ${version - 1}; ` +
+      'pass --previous FILE to check')
+  })
 }
 
 async function readKeys (paths: string[]): Promise<SigningKey[]> {

@@ -102,6 +102,57 @@ describe('sower root', () => {
     assert.match(run.err, /--remove-admin names mallory, which the current root does not list \(its admins: alice\)/)
   })
 
+  it('rejects a past expiry on create', async () => {
+    const run = await runCli(['root', 'create', '--fleet', 'acme', '--admin', `alice=${alice}:root`, '--threshold', '1',
+      '--expires', '2020-01-01T00:00:00Z', '--out', join(folder, 'root.json')])
+    assert.equal(run.status, EXIT.usage)
+    assert.match(run.err, /invalid --expires "2020-01-01T00:00:00Z": 2020-01-01T00:00:00.000Z has passed/)
+    await assert.rejects(readRootFile(join(folder, 'root.json')))
+  })
+
+  it('rejects a past expiry on rotate', async () => {
+    await create('1', `alice=${alice}:root`)
+    const run = await runCli(['root', 'rotate', '--from', join(folder, 'root.json'), '--out', join(folder, 'root-2.json'),
+      '--add-admin', `carol=${carol}:root`, '--key', alice, '--expires', '2020-01-01T00:00:00Z'])
+    assert.equal(run.status, EXIT.usage)
+    assert.match(run.err, /invalid --expires "2020-01-01T00:00:00Z"/)
+  })
+
+  it('rejects signing without root scope', async () => {
+    await create('1', `alice=${alice}:root`, `ci=${bob}:deploy`)
+    const run = await runCli(['root', 'sign', join(folder, 'root.json'), '--key', bob])
+    assert.equal(run.status, EXIT.rejected)
+    assert.match(run.err, new RegExp(`key ${bob} \\(12D3KooW\\w+\\) is no admin with root scope in root version 1`))
+  })
+
+  it('rejects an outsider with --previous', async () => {
+    await create('1', `alice=${alice}:root`)
+    await runCli(['root', 'rotate', '--from', join(folder, 'root.json'), '--out', join(folder, 'root-2.json'),
+      '--add-admin', `carol=${carol}:root`, '--key', alice])
+    const run = await runCli(['root', 'sign', join(folder, 'root-2.json'), '--key', bob, '--previous', join(folder, 'root.json')])
+    assert.equal(run.status, EXIT.rejected)
+    assert.match(run.err, /no admin with root scope in root version 2 or 1/)
+  })
+
+  it('accepts a previous root admin', async () => {
+    await create('1', `alice=${alice}:root`)
+    await runCli(['root', 'rotate', '--from', join(folder, 'root.json'), '--out', join(folder, 'root-2.json'),
+      '--remove-admin', 'alice', '--add-admin', `carol=${carol}:root`, '--key', carol])
+    const run = await runCli(['root', 'sign', join(folder, 'root-2.json'), '--key', alice, '--previous', join(folder, 'root.json')])
+    assert.equal(run.status, EXIT.ok)
+    assert.equal(run.err, '')
+  })
+
+  it('warns on an outsider without --previous', async () => {
+    await create('1', `alice=${alice}:root`)
+    await runCli(['root', 'rotate', '--from', join(folder, 'root.json'), '--out', join(folder, 'root-2.json'),
+      '--add-admin', `carol=${carol}:root`, '--key', alice])
+    const run = await runCli(['root', 'sign', join(folder, 'root-2.json'), '--key', bob])
+    assert.equal(run.status, EXIT.ok)
+    assert.match(run.err, /warning: key .* is no admin with root scope in root version 2, so its signature counts only/)
+    assert.match(run.err, /pass --previous FILE to check/)
+  })
+
   it('shows admins and scopes', async () => {
     await create('1', `alice=${alice}:root`, `ci=${bob}:deploy:seeds=web`)
     const run = await runCli(['root', 'show', join(folder, 'root.json')])
