@@ -11,10 +11,11 @@ import type { RecordStore } from '../store/index.ts'
 import { storePathKey } from './dht.ts'
 import { attachValidators, detachValidators } from './gossip.ts'
 import { handleHello, sendHello } from './hello.ts'
-import { createIngest, judgeRecord } from './ingest.ts'
-import type { Ingest, IngestMeta, IngestResult } from './ingest.ts'
+import { createBatchIngest, createIngest, judgeRecord } from './ingest.ts'
+import type { Ingest, IngestBatch, IngestInit, IngestMeta, IngestResult } from './ingest.ts'
 import { createFleetLibp2p } from './libp2p.ts'
 import { MemberGate } from './member-gate.ts'
+import { SignaturePool } from './signature-pool.ts'
 import { TOPIC_OF_TYPE, fleetProtocols, resolveInit } from './options.ts'
 import type { FleetNodeInit, FleetProtocols, ResolvedInit } from './options.ts'
 import { pullFrom, serveSync } from './sync.ts'
@@ -24,8 +25,9 @@ import type { PeerStatusChange } from './trust-state.ts'
 
 export * from './options.ts'
 export { storePathKey } from './dht.ts'
-export { createIngest, judgeRecord } from './ingest.ts'
-export type { Ingest, IngestAction, IngestMeta, IngestResult } from './ingest.ts'
+export { createBatchIngest, createIngest, judgeRecord } from './ingest.ts'
+export type { Ingest, IngestAction, IngestBatch, IngestBatchOptions, IngestInit, IngestMeta, IngestResult } from './ingest.ts'
+export { SignaturePool } from './signature-pool.ts'
 export { redialDelayMs } from './redial.ts'
 export { TrustState } from './trust-state.ts'
 export type { PeerStatusChange } from './trust-state.ts'
@@ -124,6 +126,9 @@ export class FleetNode extends EventEmitter<FleetNodeEvents> {
   readonly protocols: FleetProtocols
   readonly trust: TrustState
   readonly ingest: Ingest
+  readonly #ingestBatch: IngestBatch
+  /** Verifies the signatures of sync batches on worker threads while the node is started. */
+  readonly #signatures: SignaturePool
   #libp2p?: Libp2p<{ pubsub: GossipSub, dht: KadDHT }>
   #gate?: MemberGate
   #controller = new AbortController()
@@ -141,11 +146,15 @@ export class FleetNode extends EventEmitter<FleetNodeEvents> {
     this.#log = components.logger
     this.protocols = fleetProtocols(init.root.body.fleet)
     this.trust = new TrustState(components, { root: init.root, nowMs: this.#init.nowMs })
-    this.ingest = createIngest({ ...components, trust: this.trust }, {
+    this.#signatures = new SignaturePool({ logger: this.#log })
+    const ingestComponents = { ...components, trust: this.trust, signatures: this.#signatures }
+    const ingestInit: IngestInit = {
       nowMs: this.#init.nowMs,
       onFork: async (record, existing) => { await this.#raiseForkAlert(record, existing) },
       onAccept: (record, meta, expired) => { this.#accepted(record, meta, expired) }
-    })
+    }
+    this.ingest = createIngest(ingestComponents, ingestInit)
+    this.#ingestBatch = createBatchIngest(ingestComponents, ingestInit)
   }
 
   get peerId (): string {
@@ -178,6 +187,7 @@ export class FleetNode extends EventEmitter<FleetNodeEvents> {
     await this.trust.load()
     const libp2p = await createFleetLibp2p(this.#components.nodeKey, this.#init, this.protocols, this.trust)
     this.#libp2p = libp2p
+    this.#signatures.start()
     await libp2p.handle(this.protocols.hello, async (stream, connection) => {
       await this.#track(handleHello(this.#helloComponents(), this.#helloInit(), stream, connection))
     }, { maxInboundStreams: 4 })
@@ -214,6 +224,7 @@ export class FleetNode extends EventEmitter<FleetNodeEvents> {
     detachValidators(libp2p.services.pubsub, this.protocols)
     this.trust.off('status', this.#onStatus)
     await Promise.allSettled([...this.#syncing.values(), ...this.#inFlight])
+    await this.#signatures.stop()
     await libp2p.stop()
     this.#libp2p = undefined
     this.#log.info({ peer: this.peerId }, 'fleet node stopped')
@@ -453,7 +464,7 @@ export class FleetNode extends EventEmitter<FleetNodeEvents> {
   }
 
   #syncComponents (): Parameters<typeof pullFrom>[0] {
-    return { store: this.#components.store, trust: this.trust, ingest: this.ingest, logger: this.#log }
+    return { store: this.#components.store, trust: this.trust, ingestBatch: this.#ingestBatch, logger: this.#log }
   }
 
   #syncInit (): Parameters<typeof pullFrom>[1] {

@@ -1,11 +1,14 @@
 import type { Logger } from '../logger.ts'
-import { RECORD_MAX_BYTES, decodeRecord, deploymentId, verifyRecord } from '../records/index.ts'
-import type { ReceivedVia, RecordStore } from '../store/index.ts'
-import type { SignedRecord } from '../records/index.ts'
-import { checkFreshness, maySign, verifyRootStep } from '../trust/index.ts'
-import type { RootRecord } from '../trust/index.ts'
-import { TOPIC_OF_TYPE } from './options.ts'
+import { RECORD_MAX_BYTES } from '../records/index.ts'
+import type { RecordType, SignedRecord, VerifyResult } from '../records/index.ts'
+import type { PutResult, ReceivedVia, RecordStore, StoredMeta } from '../store/index.ts'
+import { checkAuthority, checkBytes, checkContent, isExpired, result } from './ingest-rules.ts'
+import { verifyRecords } from './record-signatures.ts'
+import { SignaturePool } from './signature-pool.ts'
 import type { TrustState } from './trust-state.ts'
+
+export { judgeRecord } from './ingest-rules.ts'
+export type { JudgeOptions } from './ingest-rules.ts'
 
 /**
  * The outcome of a received record: `accept` (new and valid, so stored and
@@ -36,6 +39,8 @@ export interface IngestComponents {
   store: RecordStore
   trust: TrustState
   logger: Logger
+  /** Verifies the signatures of a batch in parallel. @default verification on the calling thread */
+  signatures?: SignaturePool
 }
 
 export interface IngestInit {
@@ -47,12 +52,24 @@ export interface IngestInit {
   onFork?: (record: SignedRecord, existing: string) => Promise<void>
   /**
    * Called after a record was stored and the trust state updated. `expired`
-   * is true for an expired intent stored as history, which nobody may act on.
+   * is true for an expired intent stored as history, which must not be applied.
    */
   onAccept?: (record: SignedRecord, meta: IngestMeta, expired: boolean) => void
 }
 
 export type Ingest = (bytes: Uint8Array, meta: IngestMeta) => Promise<IngestResult>
+
+/** Ingests records received together, such as one sync batch, and returns their outcomes in order. */
+export type IngestBatch = (batch: Uint8Array[], meta: IngestMeta, options?: IngestBatchOptions) => Promise<IngestResult[]>
+
+export interface IngestBatchOptions {
+  /**
+   * Settles before the rules that depend on what is stored judge the batch,
+   * such as the ingest of the previous batch of a sync session. Decoding and
+   * the checks of fleet, freshness and signatures run meanwhile.
+   */
+  after?: Promise<unknown>
+}
 
 const ACCEPTED = 'OK'
 const ACCEPTED_EXPIRED = 'OK_EXPIRED'
@@ -64,9 +81,8 @@ const ACCEPTED_EXPIRED = 'OK_EXPIRED'
  */
 const HISTORY_PATHS = new Set<ReceivedVia>(['sync', 'bundle'])
 
-function result (action: IngestAction, code: string, reason: string, record?: SignedRecord): IngestResult {
-  return { action, code, reason, record }
-}
+/** Record types that decide the authority of others: they are judged and stored before the rest of a batch. */
+const TRUST_TYPES = new Set<RecordType>(['root', 'certificate', 'revocation'])
 
 /**
  * Creates the one pipeline that every received record goes through
@@ -75,192 +91,188 @@ function result (action: IngestAction, code: string, reason: string, record?: Si
  * it is logged and maps to `ignore`, so it never lowers a peer's score.
  */
 export function createIngest (components: IngestComponents, init: IngestInit = {}): Ingest {
-  const context = {
+  const ingestBatch = createBatchIngest(components, init)
+  return async (bytes, meta) => {
+    const [outcome] = await ingestBatch([bytes], meta)
+    return outcome
+  }
+}
+
+/**
+ * Creates the pipeline of `createIngest` for many records at once. Every
+ * record gets the outcome it would get alone, but the work of a rule is
+ * shared by the batch: one store read for "already stored", signatures
+ * verified in parallel, and one durable write for the records that pass.
+ * Roots, certificates and revocations are judged and stored first, one by
+ * one in batch order, because they decide the authority of the rest.
+ */
+export function createBatchIngest (components: IngestComponents, init: IngestInit = {}): IngestBatch {
+  const context: Context = {
     ...components,
+    signatures: components.signatures ?? new SignaturePool({ workers: 0, logger: components.logger }),
     maxRecordBytes: init.maxRecordBytes ?? RECORD_MAX_BYTES,
     nowMs: init.nowMs ?? Date.now,
     onFork: init.onFork,
     onAccept: init.onAccept
   }
-  return async (bytes, meta) => {
+  return async (batch, meta, options = {}) => await runBatch(context, batch, meta, options)
+}
+
+type Context = Required<IngestComponents> & Required<Pick<IngestInit, 'maxRecordBytes' | 'nowMs'>> & Pick<IngestInit, 'onFork' | 'onAccept'>
+
+/**
+ * A decoded record that is not stored yet, with its place in the batch and
+ * the results of the rules that do not depend on what the store contains.
+ */
+interface Candidate {
+  index: number
+  record: SignedRecord
+  /** Outcome of the rules on fleet, deployment and freshness; null when they pass. */
+  content: IngestResult | null
+  /** Set when `content` is null. */
+  signature?: VerifyResult
+  /** An expired intent that is stored as history. */
+  expired: boolean
+}
+
+/** Outcomes by place in the batch; a place stays empty while its record is in the pipeline. */
+type Outcomes = Array<IngestResult | undefined>
+
+async function runBatch (context: Context, batch: Uint8Array[], meta: IngestMeta, options: IngestBatchOptions): Promise<IngestResult[]> {
+  const outcomes: Outcomes = new Array(batch.length).fill(undefined)
+  try {
+    let candidates = await dropKnown(context, decodeAll(context, batch, meta, outcomes), outcomes)
+    judgeContent(context, candidates, meta)
+    await checkSignatures(context, candidates)
+    if (options.after != null) {
+      await options.after.catch(() => {})
+      // The earlier batch may have stored some of these records meanwhile.
+      candidates = await dropKnown(context, candidates, outcomes)
+    }
+    for (const group of trustFirst(candidates)) {
+      await judgeAndStore(context, group, meta, outcomes)
+    }
+  } catch (err) {
+    const failure = internalFailure(context, err, meta)
+    return outcomes.map(outcome => outcome ?? failure)
+  }
+  return outcomes as IngestResult[]
+}
+
+function decodeAll (context: Context, batch: Uint8Array[], meta: IngestMeta, outcomes: Outcomes): Candidate[] {
+  const candidates: Candidate[] = []
+  for (const [index, bytes] of batch.entries()) {
+    const checked = checkBytes(bytes, meta, context.maxRecordBytes)
+    if ('action' in checked) {
+      outcomes[index] = checked
+    } else {
+      candidates.push({ index, record: checked, content: null, expired: false })
+    }
+  }
+  return candidates
+}
+
+async function dropKnown (context: Context, candidates: Candidate[], outcomes: Outcomes): Promise<Candidate[]> {
+  const known = await context.store.hasMany(candidates.map(({ record }) => record.id))
+  return candidates.filter(({ index, record }, position) => {
+    // [IGNORE] already stored
+    if (known[position]) {
+      outcomes[index] = result('ignore', 'ERR_KNOWN', `${record.id} is already stored`, record)
+    }
+    return !known[position]
+  })
+}
+
+/** Runs the rules on fleet, deployment and freshness, which depend on nothing stored. */
+function judgeContent (context: Context, candidates: Candidate[], meta: IngestMeta): void {
+  const nowMs = context.nowMs()
+  const keepExpired = HISTORY_PATHS.has(meta.via)
+  for (const candidate of candidates) {
     try {
-      return await runRules(context, bytes, meta)
+      candidate.content = checkContent(context.trust, candidate.record, nowMs, { keepExpired })
+      candidate.expired = keepExpired && candidate.content == null && isExpired(candidate.record, nowMs)
     } catch (err) {
-      context.logger.error({ err, from: meta.from, via: meta.via }, 'record ingest failed')
-      return result('ignore', 'ERR_INTERNAL', `ingest failed: ${(err as Error).message}`)
+      candidate.content = internalFailure(context, err, meta, candidate.record)
     }
   }
 }
 
-type Context = IngestComponents & Required<Pick<IngestInit, 'maxRecordBytes' | 'nowMs'>> & Pick<IngestInit, 'onFork' | 'onAccept'>
-
-async function runRules (context: Context, bytes: Uint8Array, meta: IngestMeta): Promise<IngestResult> {
-  const { store, trust } = context
-
-  // [REJECT] larger than a record may be
-  if (bytes.byteLength > context.maxRecordBytes) {
-    return result('reject', 'ERR_RECORD_TOO_LARGE', `record of ${bytes.byteLength} bytes exceeds ${context.maxRecordBytes} bytes`)
-  }
-
-  // [REJECT] not UTF-8 JSON, or not the envelope and body schema of its type
-  const decoded = decodeRecord(bytes, context.maxRecordBytes)
-  if (!decoded.ok) {
-    return result('reject', decoded.error.code, decoded.error.message)
-  }
-  const record = decoded.record
-
-  // [REJECT] not the canonical envelope: gossip ids and stored bytes rely on one form per record
-  if (!sameBytes(bytes, record.bytes)) {
-    return result('reject', 'ERR_NOT_CANONICAL', `${record.type} ${record.id} is not in its canonical JCS form`, record)
-  }
-
-  // [REJECT] arrived on the topic of another record type
-  if (meta.topic != null && TOPIC_OF_TYPE[record.type] !== meta.topic) {
-    return result('reject', 'ERR_WRONG_TOPIC', `a ${record.type} does not belong on the ${meta.topic} topic`, record)
-  }
-
-  // [IGNORE] already stored
-  if (await store.has(record.id)) {
-    return result('ignore', 'ERR_KNOWN', `${record.id} is already stored`, record)
-  }
-
-  // [IGNORE] author refused after a fork: its records are evidence, not news
-  if (store.isRefused(record.author)) {
-    return result('ignore', 'ERR_AUTHOR_REFUSED', `author ${record.author} is refused after a fork`, record)
-  }
-  const nowMs = context.nowMs()
-  const keepExpired = HISTORY_PATHS.has(meta.via)
-  const judged = judgeRecord(trust, record, nowMs, { keepExpired })
-  if (judged != null) {
-    return judged
-  }
-  return await storeRecord(context, record, meta, keepExpired && isExpired(record, nowMs))
+/** Verifies the signatures of every candidate whose content passed, in parallel. */
+async function checkSignatures (context: Context, candidates: Candidate[]): Promise<void> {
+  const judgeable = candidates.filter(candidate => candidate.content == null)
+  const verified = await verifyRecords(judgeable.map(({ record }) => record), context.signatures)
+  judgeable.forEach((candidate, position) => { candidate.signature = verified[position] })
 }
 
-export interface JudgeOptions {
-  /** Judges an expired intent like a fresh one, for history fetched by sync or bundle import. @default false */
-  keepExpired?: boolean
+/** Splits candidates into groups that are judged and stored one after the other: each trust record alone, then the rest. */
+function trustFirst (candidates: Candidate[]): Candidate[][] {
+  const groups = candidates.filter(({ record }) => TRUST_TYPES.has(record.type)).map(candidate => [candidate])
+  groups.push(candidates.filter(({ record }) => !TRUST_TYPES.has(record.type)))
+  return groups.filter(group => group.length > 0)
 }
 
 /**
- * Judges a decoded record against our trust state: fleet, deployment of
- * an event, freshness, signature and authority, in that order. Returns
- * null when it may be stored. Publishing runs it on our own records too,
- * so that we never gossip what our peers would reject.
+ * Judges a group by the rules that depend on what is stored, in the order
+ * of the pipeline, then stores those that pass. Their puts are issued
+ * together, so the store writes them in one durable batch, but each
+ * settles on its own, so a record that the store cannot stage fails alone.
  */
-export function judgeRecord (trust: TrustState, record: SignedRecord, nowMs: number,
-  options: JudgeOptions = {}): IngestResult | null {
-  // [REJECT] belongs to another fleet
-  if (fleetOf(record) !== trust.fleet) {
-    return result('reject', 'ERR_WRONG_FLEET', `${record.type} ${record.id} belongs to fleet ${fleetOf(record)}, not ${trust.fleet}`, record)
-  }
-
-  // [REJECT] an event outside the deployment that its author, intent and seed name, such as
-  // an event written into another garden's deployment
-  if (record.type === 'event' && !inOwnDeployment(record as SignedRecord<'event'>)) {
-    return result('reject', 'ERR_DEPLOYMENT_ID', `event ${record.id} names deployment ${(record as SignedRecord<'event'>).body.deployment}, not the one of its author, intent and seed`, record)
-  }
-
-  // [IGNORE] issued in the future beyond the skew, on every path: it may become valid later
-  // [IGNORE] expired, over gossip or a local publish: honest relays replay old records, which are no news
-  const fresh = checkFreshness(record, nowMs)
-  if (!fresh.ok && !(fresh.code === 'ERR_EXPIRED' && options.keepExpired === true)) {
-    return result('ignore', fresh.code, fresh.reason, record)
-  }
-
-  // [REJECT] a signature that does not verify, or not signed by its author alone
-  const verified = verifyRecord(record)
-  if (!verified.ok) {
-    return result('reject', 'ERR_SIGNATURE', verified.reason, record)
-  }
-
-  // [REJECT] / [IGNORE] signer without the authority for this record
-  return checkAuthority(trust, record)
-}
-
-function inOwnDeployment (event: SignedRecord<'event'>): boolean {
-  const { deployment, intent, seed, author } = event.body
-  return deployment === deploymentId(intent, seed, author)
-}
-
-function isExpired (record: SignedRecord, nowMs: number): boolean {
-  const fresh = checkFreshness(record, nowMs)
-  return !fresh.ok && fresh.code === 'ERR_EXPIRED'
-}
-
-function sameBytes (a: Uint8Array, b: Uint8Array): boolean {
-  return a.byteLength === b.byteLength && Buffer.compare(a, b) === 0
-}
-
-function fleetOf (record: SignedRecord): string {
-  return (record.body as { fleet: string }).fleet
-}
-
-/** Returns null when the signer may author the record, else the outcome. */
-function checkAuthority (trust: TrustState, record: SignedRecord): IngestResult | null {
-  if (record.type === 'root') {
-    return checkRoot(trust.root, record as RootRecord)
-  }
-  if (record.type === 'certificate' || record.type === 'revocation' || record.type === 'intent') {
-    const decision = maySign(trust.root.body, record.author, record)
-    if (decision.ok) {
-      return null
+async function judgeAndStore (context: Context, group: Candidate[], meta: IngestMeta, outcomes: Outcomes): Promise<void> {
+  const passed = group.filter(candidate => {
+    try {
+      outcomes[candidate.index] = judgeInOrder(context, candidate) ?? undefined
+    } catch (err) {
+      outcomes[candidate.index] = internalFailure(context, err, meta, candidate.record)
     }
-
-    // [IGNORE] signer is no admin of the current root. The root version that adds it may still be
-    // on its way, or the record is history by an admin that a later version removed.
-    if (decision.code === 'ERR_UNKNOWN_SIGNER') {
-      return result('ignore', decision.code, decision.reason, record)
-    }
-
-    // [REJECT] an admin of the current root without the scope or outside its limits
-    return result('reject', decision.code, decision.reason, record)
-  }
-  const status = trust.status(record.author)
-  if (status.member) {
-    return null
-  }
-
-  // [IGNORE] author without any certificate yet: its certificate may still be on its way
-  if (status.code === 'ERR_NO_CERTIFICATE') {
-    return result('ignore', status.code, status.reason, record)
-  }
-
-  // [REJECT] author revoked or its certificate expired
-  return result('reject', status.code, status.reason, record)
-}
-
-function checkRoot (current: RootRecord, next: RootRecord): IngestResult | null {
-  // [IGNORE] an older version than ours: nothing to learn from it
-  if (next.body.version <= current.body.version) {
-    return result('ignore', 'ERR_ROOT_STALE', `root version ${next.body.version} is not newer than ${current.body.version}`, next)
-  }
-
-  // [IGNORE] skips a version: the missing one arrives by sync first
-  if (next.body.version > current.body.version + 1) {
-    return result('ignore', 'ERR_ROOT_GAP', `root version ${next.body.version} cannot be judged before version ${current.body.version + 1}`, next)
-  }
-  try {
-    verifyRootStep(current, next)
-    return null
-  } catch (err) {
-    // [REJECT] not signed by the thresholds of the current and its own root keys, or not linked
-    return result('reject', (err as { code: string }).code, (err as Error).message, next)
-  }
-}
-
-async function storeRecord (context: Context, record: SignedRecord, meta: IngestMeta, expired: boolean): Promise<IngestResult> {
-  const stored = await context.store.put(record, {
+    return outcomes[candidate.index] == null
+  })
+  const stored: StoredMeta = {
     via: meta.via,
     receivedAt: new Date(context.nowMs()).toISOString(),
     ...(meta.from != null ? { from: meta.from } : {})
-  })
+  }
+  const puts = await Promise.allSettled(passed.map(async ({ record }) => await context.store.put(record, stored)))
+  for (const [position, { index, record, expired }] of passed.entries()) {
+    const put = puts[position]
+    try {
+      if (put.status === 'rejected') {
+        throw put.reason
+      }
+      outcomes[index] = await settle(context, record, meta, put.value, expired)
+    } catch (err) {
+      outcomes[index] = internalFailure(context, err, meta, record)
+    }
+  }
+}
+
+/** Returns the outcome of the first rule after "already stored" that decides, or null when the record may be stored. */
+function judgeInOrder (context: Context, { record, content, signature }: Candidate): IngestResult | null {
+  // [IGNORE] author refused after a fork: its records are evidence, not news
+  if (context.store.isRefused(record.author)) {
+    return result('ignore', 'ERR_AUTHOR_REFUSED', `author ${record.author} is refused after a fork`, record)
+  }
+
+  // [REJECT] / [IGNORE] wrong fleet, event outside its deployment, issued in the future, expired
+  if (content != null) {
+    return content
+  }
+
+  // [REJECT] a signature that does not verify, or not signed by its author alone
+  if (signature?.ok !== true) {
+    return result('reject', 'ERR_SIGNATURE', signature?.reason ?? 'signatures not checked', record)
+  }
+
+  // [REJECT] / [IGNORE] signer without the authority for this record
+  return checkAuthority(context.trust, record)
+}
+
+async function settle (context: Context, record: SignedRecord, meta: IngestMeta, stored: PutResult, expired: boolean): Promise<IngestResult> {
   switch (stored.status) {
     case 'stored':
       context.trust.apply(record)
       context.onAccept?.(record, meta, expired)
       return expired
-        ? result('accept', ACCEPTED_EXPIRED, `${record.id} stored as history: it has expired, so nobody acts on it`, record)
+        ? result('accept', ACCEPTED_EXPIRED, `${record.id} stored as history and not applied, because it has expired`, record)
         : result('accept', ACCEPTED, `${record.id} stored`, record)
     case 'duplicate':
       return result('ignore', 'ERR_KNOWN', `${record.id} is already stored`, record)
@@ -271,4 +283,9 @@ async function storeRecord (context: Context, record: SignedRecord, meta: Ingest
       await context.onFork?.(record, stored.existing)
       return result('ignore', 'ERR_FORK', `${record.id} forks the feed of ${record.author} at seq ${record.seq} with ${stored.existing}`, record)
   }
+}
+
+function internalFailure (context: Context, err: unknown, meta: IngestMeta, record?: SignedRecord): IngestResult {
+  context.logger.error({ err, from: meta.from, via: meta.via, record: record?.id }, 'record ingest failed')
+  return result('ignore', 'ERR_INTERNAL', `ingest failed: ${(err as Error).message}`)
 }

@@ -2,10 +2,9 @@ import type { Connection, Stream } from '@libp2p/interface'
 import { z } from 'zod'
 import type { Logger } from '../logger.ts'
 import { RECORD_MAX_BYTES, peerIdSchema } from '../records/index.ts'
-import type { RecordType, SignedRecord } from '../records/index.ts'
-import type { RecordStore } from '../store/index.ts'
+import type { RecordStore, StoredBytes } from '../store/index.ts'
 import { FrameStream, ProtocolError, encodeJson } from './frames.ts'
-import type { Ingest, IngestResult } from './ingest.ts'
+import type { IngestBatch, IngestResult } from './ingest.ts'
 import { SYNC_MAX_ROUNDS, SYNC_REQUEST_MAX_AUTHORS, SYNC_REQUEST_MAX_BYTES } from './options.ts'
 import type { TrustState } from './trust-state.ts'
 
@@ -42,7 +41,7 @@ const batchHeaderSchema = z.strictObject({
 export interface SyncComponents {
   store: RecordStore
   trust: TrustState
-  ingest: Ingest
+  ingestBatch: IngestBatch
   logger: Logger
 }
 
@@ -67,13 +66,16 @@ export type SettledCursors = Map<string, number>
 /**
  * Pulls what `connection`'s peer has and we lack, in batches, through the
  * ingest pipeline. The request for the next batch goes out before this
- * batch is ingested, so the peer reads its store while we verify.
+ * batch is ingested, so the peer reads its store while we verify. A batch
+ * is decoded and its signatures verified while the previous one is stored.
  */
 export async function pullFrom (components: SyncComponents, init: SyncInit, connection: Connection,
   protocol: string, settled: SettledCursors): Promise<SyncSummary> {
   const stream = await connection.newStream(protocol, { signal: init.signal })
   const peer = connection.remotePeer.toString()
   const summary: SyncSummary = { received: 0, stored: 0, rounds: 0 }
+  // The ingest of the previous batch, with its outcomes counted and its cursors advanced.
+  let previous: Promise<void> = Promise.resolve()
   try {
     const frames = responseFrames(stream, init)
     const after = await startCursors(components.store, settled)
@@ -90,12 +92,19 @@ export async function pullFrom (components: SyncComponents, init: SyncInit, conn
         }
         await frames.writeJson({ after: Object.fromEntries(after) })
       }
-      settleBelowFloors(batch.floors, contiguous)
-      for (const outcome of await ingestBatch(components.ingest, batch.records, peer)) {
-        countOutcome(summary, outcome, components.logger, peer)
-        advanceCursors(outcome, after, contiguous)
-      }
+      // This batch is decoded and its signatures verified while the previous one is stored.
+      const outcomes = components.ingestBatch(batch.records, { via: 'sync', from: peer }, { after: previous })
+      // At most two batches are in the pipeline, so a fast peer cannot fill our memory.
+      await previous
+      previous = outcomes.then(outcomes => {
+        settleBelowFloors(batch.floors, contiguous)
+        for (const outcome of outcomes) {
+          countOutcome(summary, outcome, components.logger, peer)
+          advanceCursors(outcome, after, contiguous)
+        }
+      })
     }
+    await previous
     await stream.close({ signal: init.signal })
     for (const [author, seq] of contiguous) {
       settled.set(author, seq)
@@ -103,6 +112,8 @@ export async function pullFrom (components: SyncComponents, init: SyncInit, conn
     return summary
   } catch (err) {
     stream.abort(err as Error)
+    // Nothing of this session may touch the store after it ends.
+    await previous.catch(() => {})
     throw err
   }
 }
@@ -147,7 +158,7 @@ export function unpackRecords (frame: Uint8Array, count: number): Uint8Array[] {
   return records
 }
 
-export function packRecords (records: SignedRecord[]): Uint8Array {
+export function packRecords (records: StoredBytes[]): Uint8Array {
   const size = records.reduce((total, record) => total + 4 + record.bytes.byteLength, 0)
   const frame = new Uint8Array(size)
   const view = new DataView(frame.buffer)
@@ -158,43 +169,6 @@ export function packRecords (records: SignedRecord[]): Uint8Array {
     offset += 4 + record.bytes.byteLength
   }
   return frame
-}
-
-/** Record types that decide the authority of others: they are ingested one by one, in order, first. */
-const TRUST_TYPES = new Set<string>(['root', 'certificate', 'revocation'] satisfies RecordType[])
-
-/**
- * Ingests one batch. Trust records go first and in order, because a
- * certificate must be applied before its garden's reports can be judged.
- * The rest run concurrently, so the store writes them in one durable group
- * instead of one fsync each. Outcomes keep the batch order.
- */
-async function ingestBatch (ingest: Ingest, batch: Uint8Array[], peer: string): Promise<IngestResult[]> {
-  const outcomes: IngestResult[] = new Array(batch.length)
-  const rest: number[] = []
-  for (const [index, bytes] of batch.entries()) {
-    if (TRUST_TYPES.has(peekType(bytes))) {
-      outcomes[index] = await ingest(bytes, { via: 'sync', from: peer })
-    } else {
-      rest.push(index)
-    }
-  }
-  await Promise.all(rest.map(async index => {
-    outcomes[index] = await ingest(batch[index], { via: 'sync', from: peer })
-  }))
-  return outcomes
-}
-
-const tailDecoder = new TextDecoder()
-
-/**
- * Reads the record type from the end of the canonical envelope, where JCS
- * puts the `type` key, without parsing the whole record. Bytes in another
- * form only lose their place in the order; ingest still judges them fully.
- */
-function peekType (bytes: Uint8Array): string {
-  const tail = tailDecoder.decode(bytes.subarray(Math.max(0, bytes.byteLength - 32)))
-  return /"type":"([a-z]+)"}$/.exec(tail)?.[1] ?? ''
 }
 
 async function startCursors (store: RecordStore, settled: SettledCursors): Promise<Map<string, number>> {
@@ -271,16 +245,16 @@ export async function serveSync (components: SyncComponents, init: SyncInit, str
  * Picks records the caller lacks: the root chain first, then admin feeds,
  * then everyone else, so that authority is known before what depends on it.
  */
-async function selectBatch (components: SyncComponents, init: SyncInit, after: Map<string, number>): Promise<{ records: SignedRecord[], more: boolean }> {
+async function selectBatch (components: SyncComponents, init: SyncInit, after: Map<string, number>): Promise<{ records: StoredBytes[], more: boolean }> {
   const heads = await components.store.heads()
-  const records: SignedRecord[] = []
+  const records: StoredBytes[] = []
   let bytes = 0
   for (const author of orderAuthors([...heads.keys()], components.trust)) {
     const from = (after.get(author) ?? 0) + 1
     if ((heads.get(author) ?? 0) < from) {
       continue
     }
-    for (const record of await components.store.range(author, from, init.batchMaxRecords - records.length)) {
+    for (const record of await components.store.rangeBytes(author, from, init.batchMaxRecords - records.length)) {
       if (records.length > 0 && bytes + record.bytes.byteLength > init.batchMaxBytes) {
         return { records, more: true }
       }

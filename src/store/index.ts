@@ -1,6 +1,7 @@
 import { EventEmitter } from 'node:events'
 import { silentLogger } from '../logger.ts'
 import type { Logger } from '../logger.ts'
+import { base32, sha256 } from '../records/index.ts'
 import type { RecordType, SignedRecord } from '../records/index.ts'
 import type { SigningKey } from '../keys/index.ts'
 import { stageCompaction } from './compaction.ts'
@@ -34,6 +35,14 @@ export type { LocalSublevel } from './tables.ts'
 export { GROUP_MAX_RECORDS } from './writer.ts'
 export { COMPACTION_BATCH_RECORDS } from './compaction.ts'
 export { STORE_SCHEMA_VERSION } from './open.ts'
+
+/** A stored record as its canonical bytes, with its id and feed position. */
+export interface StoredBytes {
+  id: string
+  author: string
+  seq: number
+  bytes: Uint8Array
+}
 
 export interface RecordStoreInit {
   logger?: Logger
@@ -131,6 +140,12 @@ export class RecordStore extends EventEmitter<RecordStoreEvents> {
     return await this.#tables.records.sublevel.has(id)
   }
 
+  /** Returns, for each of `ids` in order, whether it is stored, with one database read. */
+  async hasMany (ids: string[]): Promise<boolean[]> {
+    this.#assertOpen()
+    return ids.length === 0 ? [] : await this.#tables.records.sublevel.hasMany(ids)
+  }
+
   async get (id: string): Promise<SignedRecord | undefined> {
     this.#assertOpen()
     const [record] = await this.#reader.readRecords([id])
@@ -189,6 +204,42 @@ export class RecordStore extends EventEmitter<RecordStoreEvents> {
       limit: Number.isFinite(limit) ? Math.floor(limit) : -1
     }).all()
     return await this.#reader.readRecords(values.map(value => decodeFeedEntry(value as string).id))
+  }
+
+  /**
+   * Like `range`, but returns the stored bytes without decoding them, for
+   * sending to a peer that judges every record itself. A record whose bytes
+   * do not hash to its id is logged and left out.
+   */
+  async rangeBytes (author: string, fromSeq: number, limit: number): Promise<StoredBytes[]> {
+    this.#assertOpen()
+    const from = clampSeq(fromSeq)
+    if (limit <= 0 || from > Number.MAX_SAFE_INTEGER) {
+      return []
+    }
+    const entries = await this.#tables.feed.sublevel.iterator({
+      gte: feedKey(author, from),
+      lt: prefixRange(author).lt,
+      limit: Number.isFinite(limit) ? Math.floor(limit) : -1
+    }).all()
+    const ids = entries.map(([, value]) => decodeFeedEntry(value as string).id)
+    const raws = ids.length === 0 ? [] : await this.#tables.records.sublevel.getMany(ids)
+    const found: StoredBytes[] = []
+    entries.forEach(([key], index) => {
+      const bytes = raws[index] as Uint8Array | undefined
+      if (bytes != null && this.#matchesId(ids[index], bytes)) {
+        found.push({ id: ids[index], author, seq: Number(lastPart(key)), bytes })
+      }
+    })
+    return found
+  }
+
+  #matchesId (id: string, bytes: Uint8Array): boolean {
+    if (id.slice(id.indexOf('_') + 1) === base32(sha256(bytes))) {
+      return true
+    }
+    this.#log.warn({ record: id }, 'skipping a stored record whose bytes do not match its id')
+    return false
   }
 
   /** Positions of `author` up to `upToSeq` that are not stored, from its head on, ascending. */

@@ -2,8 +2,8 @@ import assert from 'node:assert/strict'
 import { generateKey } from '../../../src/keys/index.ts'
 import type { SigningKey } from '../../../src/keys/index.ts'
 import { silentLogger } from '../../../src/logger.ts'
-import { TrustState, createIngest } from '../../../src/network/index.ts'
-import type { Ingest, IngestMeta } from '../../../src/network/index.ts'
+import { SignaturePool, TrustState, createBatchIngest, createIngest } from '../../../src/network/index.ts'
+import type { Ingest, IngestBatch, IngestInit, IngestMeta } from '../../../src/network/index.ts'
 import { deploymentId, signRecord } from '../../../src/records/index.ts'
 import type { DeployIntentBody, RootBody, SignedRecord } from '../../../src/records/index.ts'
 import { createTestFleet, iso, DAY_MS } from '../../utils/fleet.ts'
@@ -30,23 +30,31 @@ interface Setup {
   store: any
   trust: TrustState
   ingest: Ingest
+  ingestBatch: IngestBatch
   forks: string[]
   close: () => Promise<void>
 }
 
-async function setup (): Promise<Setup> {
-  const fleet = createTestFleet({ members: 2 })
-  const { store, close } = await openTestStore()
+async function setup (fleet = createTestFleet({ members: 2 })): Promise<Setup> {
+  const opened = await openTestStore()
+  const store = opened.store
   for (const member of fleet.members) {
     await store.put(member.certificate, { via: 'local', receivedAt: new Date().toISOString() })
   }
   const trust = new TrustState({ store, logger: silentLogger() }, { root: fleet.root })
   await trust.load()
   const forks: string[] = []
-  const ingest = createIngest({ store, trust, logger: silentLogger() }, {
-    onFork: async (record) => { forks.push(record.id) }
-  })
-  return { fleet, store, trust, ingest, forks, close }
+  const init: IngestInit = { onFork: async (record) => { forks.push(record.id) } }
+  const ingest = createIngest({ store, trust, logger: silentLogger() }, init)
+  // Batches of any size go to the worker, so that tests cover it.
+  const signatures = new SignaturePool({ workers: 1, chunkChecks: 4, minParallelChecks: 1, logger: silentLogger() })
+  signatures.start()
+  const ingestBatch = createBatchIngest({ store, trust, logger: silentLogger(), signatures }, init)
+  const close = async (): Promise<void> => {
+    await signatures.stop()
+    await opened.close()
+  }
+  return { fleet, store, trust, ingest, ingestBatch, forks, close }
 }
 
 function reportBy (fleet: TestFleet, memberIndex: number, seq: number, prev: string | null, issuedAtMs = Date.now()): SignedRecord<'report'> {
@@ -123,6 +131,22 @@ function revocationBy (s: Setup, key: SigningKey): SignedRecord<'revocation'> {
     peer: s.fleet.members[0].key.id,
     reason: 'retired'
   }, [key])
+}
+
+/** Signs the admin's next revocation, advancing the fleet's admin feed. */
+function revokeNext (fleet: TestFleet, peer: string): SignedRecord<'revocation'> {
+  const revocation = signRecord('revocation', {
+    fleet: fleet.fleet,
+    author: fleet.admin.id,
+    seq: fleet.adminFeed.seq + 1,
+    prev: fleet.adminFeed.prev,
+    issuedAt: iso(Date.now()),
+    peer,
+    reason: 'retired'
+  }, [fleet.admin])
+  fleet.adminFeed.seq = revocation.seq
+  fleet.adminFeed.prev = revocation.id
+  return revocation
 }
 
 /** Returns the bytes of a record with one body field changed after signing. */
@@ -360,9 +384,61 @@ describe('ingest', () => {
   })
 
   it('maps its own failure to ignore', async () => {
-    s.store.has = async () => { throw new Error('disk on fire') }
+    s.store.hasMany = async () => { throw new Error('disk on fire') }
     const outcome = await s.ingest(signIntent(s.fleet).bytes, GOSSIP)
     assert.equal(outcome.action, 'ignore')
     assert.equal(outcome.code, 'ERR_INTERNAL')
+  })
+
+  it('judges a batch as one by one', async () => {
+    const fleet = s.fleet
+    const alone = await setup(fleet)
+    const joined = fleet.enroll('garden-new')
+    const newcomer = signRecord('report', { ...reportBy(fleet, 0, 1, null).body, author: joined.key.id }, [joined.key])
+    const first = reportBy(fleet, 0, 1, null)
+    const fork = [reportBy(fleet, 1, 1, null), reportBy(fleet, 1, 1, null, Date.now() - 1000)]
+    const stranger = generateKey()
+    const batch = [
+      signIntent(fleet).bytes,
+      encoder.encode('{"type":'),
+      tampered(signIntent(fleet), 'targets', ['tag:evil']),
+      newcomer.bytes,
+      first.bytes,
+      first.bytes,
+      signRecord('report', { ...first.body, author: stranger.id }, [stranger]).bytes,
+      joined.certificate.bytes,
+      expiredIntent(s).bytes,
+      eventBy(s, 1, { intent: signIntent(fleet).id, seed: 'hello', garden: fleet.members[0].key.id }).bytes,
+      fork[0].bytes,
+      fork[1].bytes,
+      reportBy(fleet, 1, 2, fork[0].id).bytes,
+      intentBy(s, stranger).bytes,
+      signIntent(fleet, { fleet: 'other-fleet' }).bytes,
+      futureIntent(s).bytes,
+      revokeNext(fleet, joined.key.id).bytes,
+      reportBy(fleet, 0, 2, first.id).bytes
+    ]
+    try {
+      // Sync used to ingest trust records one by one first, then the rest concurrently.
+      const isTrust = (bytes: Uint8Array): boolean => /"type":"(certificate|revocation)"}$/.test(new TextDecoder().decode(bytes))
+      const expected = new Map<number, { action: string, code: string }>()
+      for (const index of batch.keys()) {
+        if (isTrust(batch[index])) {
+          const { action, code } = await alone.ingest(batch[index], SYNC)
+          expected.set(index, { action, code })
+        }
+      }
+      await Promise.all([...batch.keys()].filter(index => !isTrust(batch[index])).map(async index => {
+        const { action, code } = await alone.ingest(batch[index], SYNC)
+        expected.set(index, { action, code })
+      }))
+      const outcomes = await s.ingestBatch(batch, SYNC)
+      assert.deepEqual(outcomes.map(({ action, code }) => ({ action, code })), batch.map((_, index) => expected.get(index)))
+      assert.equal(new Set(outcomes.map(outcome => outcome.code)).size, 13)
+      assert.deepEqual(s.forks, alone.forks)
+      assert.deepEqual(await s.store.heads(), await alone.store.heads())
+    } finally {
+      await alone.close()
+    }
   })
 })
