@@ -2,7 +2,7 @@
 //   (a) publish-to-stored latency over 50 gardens, beside 50 Serf agents;
 //   (b) resident memory of an idle garden and an idle Serf agent;
 //   (c) catch-up time of an offline garden on 10,000 records.
-// Usage: node scripts/bench-network.ts [--gardens 50] [--rounds 5] [--records 10000] [--only latency|catch-up]
+// Usage: node scripts/bench-network.ts [--gardens 50] [--rounds 5] [--records 10000] [--attempts 3] [--only latency|catch-up]
 import { spawn, execFile } from 'node:child_process'
 import type { ChildProcess } from 'node:child_process'
 import { chmod, mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises'
@@ -32,12 +32,15 @@ const { values: args } = parseArgs({
     gardens: { type: 'string', default: '50' },
     rounds: { type: 'string', default: '5' },
     records: { type: 'string', default: '10000' },
+    attempts: { type: 'string', default: '3' },
     only: { type: 'string' }
   }
 })
 const GARDENS = Number(args.gardens)
 const ROUNDS = Number(args.rounds)
 const RECORDS = Number(args.records)
+/** Catch-up attempts, each with a new empty garden. */
+const ATTEMPTS = Number(args.attempts)
 
 const children: ChildProcess[] = []
 const fleetProcesses: FleetProcess[] = []
@@ -248,7 +251,7 @@ function reportsOf (fleet: TestFleet, member: TestMember, count: number): Signed
 }
 
 /** (c) Time for an offline garden to catch up on `RECORDS` records from one peer. */
-async function benchCatchUp (dir: string, attempts = 3): Promise<number[]> {
+async function benchCatchUp (dir: string, attempts = ATTEMPTS): Promise<number[]> {
   const fleet = createTestFleet({ members: 12 })
   const authors = fleet.members.slice(2)
   const records = authors.flatMap(author => reportsOf(fleet, author, Math.ceil(RECORDS / authors.length))).slice(0, RECORDS)
@@ -269,6 +272,8 @@ async function benchCatchUp (dir: string, attempts = 3): Promise<number[]> {
       const garden = await spawnFleetNode(gardenDir, fleet, fleet.members[1], { bootstrap: ready.addresses })
       fleetProcesses.push(garden)
       const started = await garden.waitFor(line => line.event === 'ready', 60_000)
+      const pids = [garden.child.pid ?? 0, hub.child.pid ?? 0]
+      const ticksBefore = await Promise.all(pids.map(async pid => await cpuTicks([pid])))
       let stored = 0
       const done = await garden.waitFor(line => {
         if (line.event === 'sync') {
@@ -276,9 +281,13 @@ async function benchCatchUp (dir: string, attempts = 3): Promise<number[]> {
         }
         return line.event === 'sync' && stored >= RECORDS
       }, 120_000)
+      const ticksAfter = await Promise.all(pids.map(async pid => await cpuTicks([pid])))
+      // Linux counts 100 ticks per CPU second; the worker threads of a process count with it.
+      const [gardenCpuMs, hubCpuMs] = ticksAfter.map((ticks, index) => (ticks - ticksBefore[index]) * 10)
       const elapsedMs = (done.atMs as number) - (started.atMs as number)
       timesMs.push(elapsedMs)
-      console.log(`catch-up ${attempt + 1}: ${stored} records in ${elapsedMs} ms after the garden started listening (sync session ${done.durationMs as number} ms)`)
+      console.log(`catch-up ${attempt + 1}: ${stored} records in ${elapsedMs} ms after the garden started listening ` +
+        `(sync session ${done.durationMs as number} ms; CPU time: garden ${gardenCpuMs} ms, hub ${hubCpuMs} ms)`)
       await garden.stop()
     }
   } finally {
