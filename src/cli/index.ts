@@ -1,4 +1,5 @@
-import { Command, CommanderError } from 'commander'
+import { Command, CommanderError, Help } from 'commander'
+import type { Option } from 'commander'
 import { SowerError } from '../errors.ts'
 import { SOWER_VERSION } from '../garden/version.ts'
 import { registerBundleCommands } from './commands/bundle.ts'
@@ -49,6 +50,7 @@ export function buildProgram (context: CliContext, flags: { verbose: boolean }):
     .addHelpText('after', EXIT_HELP)
     .showHelpAfterError('(run with --help for usage)')
     .exitOverride()
+    .configureHelp({ optionDescription: describeOption })
     .configureOutput({
       writeOut: text => { context.io.out(text) },
       writeErr: text => { context.io.err(text) }
@@ -67,6 +69,19 @@ export function buildProgram (context: CliContext, flags: { verbose: boolean }):
   registerWebCommand(program, context)
   registerDemoCommand(program, context)
   return program
+}
+
+const COMMANDER_HELP = new Help()
+
+/**
+ * Describes an option in help as commander does, but without the `[]`
+ * default of a repeatable option, whose description names what applies when
+ * it is not given. Subcommands inherit this from the program.
+ */
+function describeOption (option: Option): string {
+  const text = COMMANDER_HELP.optionDescription(option)
+  const isEmptyList = Array.isArray(option.defaultValue) && option.defaultValue.length === 0
+  return isEmptyList ? text.replace(/ \(default: \[\]\)$/, '') : text
 }
 
 /**

@@ -3,7 +3,7 @@ import { isKeyId } from '../../keys/index.ts'
 import { GARDEN_ROLES, parseRecord } from '../../records/index.ts'
 import type { GardenSummary } from '../../store/index.ts'
 import { InvalidInputError } from '../../errors.ts'
-import { writeRecordsBundle } from '../../garden/index.ts'
+import { NotFoundError, writeRecordsBundle } from '../../garden/index.ts'
 import { withNode } from '../context.ts'
 import type { CliContext } from '../context.ts'
 import { parseTimeFromNow } from '../duration.ts'
@@ -95,7 +95,7 @@ export function resolvePeer (garden: string, gardens: GardenSummary[]): string {
   if (named.length > 1) {
     throw new UsageError(`${named.length} gardens are named ${garden}; give the peer id instead: ${named.map(summary => summary.peer).join(', ')}`)
   }
-  throw new InvalidInputError(`no garden is named ${garden}; \`sower status\` lists the gardens this node knows`)
+  throw new NotFoundError(`no garden is named ${garden}; \`sower status\` lists the gardens this node knows`)
 }
 
 /** Prints how a published record travels on. */

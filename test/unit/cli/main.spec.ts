@@ -37,6 +37,12 @@ describe('sower command line', () => {
     })
   }
 
+  it('shows each default once in help', async () => {
+    const run = await runCli(['enroll', '--help'])
+    assert.doesNotMatch(run.out, /\(default: \[\]\)/)
+    assert.match(run.out, /repeatable \(default:\s+garden\)/)
+  })
+
   it('rejects an unknown command', async () => {
     const run = await runCli(['deplyo'])
     assert.equal(run.status, EXIT.usage)
