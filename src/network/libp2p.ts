@@ -49,6 +49,7 @@ export async function createFleetLibp2p (nodeKey: SigningKey, init: ResolvedInit
       identify: identify(),
       ping: ping(),
       pubsub: fleetGossipsub({ isMember: peer => trust.isMember(peer) }),
+      // NOTE: non-members can query this DHT during their grace period, because kad-dht 16 takes no peer filter.
       dht: kadDHT({
         protocol: protocols.kad,
         clientMode: false,
