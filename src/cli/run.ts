@@ -1,4 +1,7 @@
-#!/usr/bin/env node
+/**
+ * Runs `sower` in this process: signal handling, the command, and the exit.
+ * Imported by bin.ts once it has checked the Node.js version.
+ */
 import { main } from './index.ts'
 import { EXIT } from './exit-codes.ts'
 
