@@ -347,7 +347,7 @@ export class GardenApi implements NodeApi {
       : adminKeys.filter(key => key.id === wanted || admins.some(admin => admin.key === key.id && admin.name === wanted))
     if (candidates.length === 0) {
       throw new NoAdminKeyError(wanted == null
-        ? `this node has no admin key to sign a ${type} with; add a key file with the needed scope to adminKeys in ${this.#parts.config.file}`
+        ? `this node has no admin key to sign the ${type} with; add a key file with the needed scope to adminKeys in ${this.#parts.config.file}`
         : `no admin key of this node is named ${wanted}; adminKeys in ${this.#parts.config.file} lists the keys it can use`)
     }
     const problems: string[] = []

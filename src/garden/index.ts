@@ -354,7 +354,7 @@ export async function readRecordFile (path: string): Promise<SignedRecord> {
 export async function readRootFile (path: string): Promise<SignedRecord<'root'>> {
   const record = await readRecordFile(path)
   if (record.type !== 'root') {
-    throw new InvalidInputError(`${path} contains a ${record.type}, not a root; create one with \`sower root create\``)
+    throw new InvalidInputError(`${path} contains a record of type ${record.type}, not a root; create one with \`sower root create\``)
   }
   return record as SignedRecord<'root'>
 }
