@@ -246,12 +246,13 @@ export async function serveSync (components: SyncComponents, init: SyncInit, str
  * then everyone else, so that authority is known before what depends on it.
  */
 async function selectBatch (components: SyncComponents, init: SyncInit, after: Map<string, number>): Promise<{ records: StoredBytes[], more: boolean }> {
-  const heads = await components.store.heads()
+  // Not the heads: records past a gap in our feed may be exactly what the caller lacks.
+  const lastSeqs = await components.store.lastSeqs()
   const records: StoredBytes[] = []
   let bytes = 0
-  for (const author of orderAuthors([...heads.keys()], components.trust)) {
+  for (const author of orderAuthors([...lastSeqs.keys()], components.trust)) {
     const from = (after.get(author) ?? 0) + 1
-    if ((heads.get(author) ?? 0) < from) {
+    if ((lastSeqs.get(author) ?? 0) < from) {
       continue
     }
     for (const record of await components.store.rangeBytes(author, from, init.batchMaxRecords - records.length)) {

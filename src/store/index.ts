@@ -185,6 +185,12 @@ export class RecordStore extends EventEmitter<RecordStoreEvents> {
     return new Map([...this.#feeds()].map(([author, feed]) => [author, feed.head]))
   }
 
+  /** Per author: the highest seq stored, with or without gaps below it. */
+  async lastSeqs (): Promise<Map<string, number>> {
+    this.#assertOpen()
+    return new Map([...this.#feeds()].map(([author, feed]) => [author, feed.last]))
+  }
+
   /** The lowest seq of `author` still kept after compaction; sync never needs anything below it. */
   async floor (author: string): Promise<number> {
     this.#assertOpen()

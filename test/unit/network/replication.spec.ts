@@ -132,6 +132,19 @@ describe('replication', function () {
     assert.deepEqual(intents, [fresh.id])
   })
 
+  it('serves records past a gap', async () => {
+    const fleet = createTestFleet({ members: 2 })
+    const certificates = fleet.members.map(member => member.certificate)
+    // Seq 3 is from the future for every node, so `a` never fills its gap there.
+    const future = signIntent(fleet, { issuedAt: iso(Date.now() + DAY_MS), expiresAt: iso(Date.now() + 2 * DAY_MS) })
+    const later = [signIntent(fleet), signIntent(fleet)]
+    const a = await nodes.start(fleet, fleet.members[0], { certificates: [...certificates, ...later] })
+    const b = await nodes.start(fleet, fleet.members[1], { certificates: [...certificates, future], bootstrap: a.node.getMultiaddrs() })
+    await allStore([b], later[1].id)
+    assert.equal(await b.store.has(later[0].id), true)
+    assert.equal(await a.store.has(future.id), false)
+  })
+
   it('settles feeds below a compacted floor', async () => {
     const fleet = createTestFleet({ members: 3 })
     const certificates = fleet.members.map(member => member.certificate)
