@@ -419,19 +419,14 @@ describe('ingest', () => {
       reportBy(fleet, 0, 2, first.id).bytes
     ]
     try {
-      // Sync used to ingest trust records one by one first, then the rest concurrently.
+      // Trust records go first, then the rest in batch order.
       const isTrust = (bytes: Uint8Array): boolean => /"type":"(certificate|revocation)"}$/.test(new TextDecoder().decode(bytes))
+      const order = [...batch.keys()].sort((a, b) => Number(isTrust(batch[b])) - Number(isTrust(batch[a])))
       const expected = new Map<number, { action: string, code: string }>()
-      for (const index of batch.keys()) {
-        if (isTrust(batch[index])) {
-          const { action, code } = await alone.ingest(batch[index], SYNC)
-          expected.set(index, { action, code })
-        }
-      }
-      await Promise.all([...batch.keys()].filter(index => !isTrust(batch[index])).map(async index => {
+      for (const index of order) {
         const { action, code } = await alone.ingest(batch[index], SYNC)
         expected.set(index, { action, code })
-      }))
+      }
       const outcomes = await s.ingestBatch(batch, SYNC)
       assert.deepEqual(outcomes.map(({ action, code }) => ({ action, code })), batch.map((_, index) => expected.get(index)))
       assert.equal(new Set(outcomes.map(outcome => outcome.code)).size, 13)
