@@ -53,17 +53,22 @@ export async function sendHello (components: HelloComponents, init: HelloInit, c
   }
 }
 
-/** Serves a hello: reads the caller's records, replies with ours, then ingests the caller's. */
+/**
+ * Serves a hello: reads the caller's records, ingests them, then replies
+ * with ours. The caller syncs as soon as our reply admits us, so its own
+ * certificate must be stored first, or we would abort that sync as one from
+ * a non-member.
+ */
 export async function handleHello (components: HelloComponents, init: HelloInit, stream: Stream, connection: Connection): Promise<void> {
   const caller = connection.remotePeer.toString()
   try {
     const frames = helloFrames(stream, init)
     const request = await readHello(frames)
+    init.signal.throwIfAborted()
+    await ingestAll(components, request.records, caller)
     const reply = await replyRecords(components, caller, request.rootVersion)
     await writeHello(frames, components.trust.root.body.version, fitBudget(reply, init.maxBytes))
     await stream.close({ signal: init.signal })
-    init.signal.throwIfAborted()
-    await ingestAll(components, request.records, caller)
   } catch (err) {
     components.logger.debug({ err, peer: caller }, 'hello from peer failed')
     stream.abort(err as Error)

@@ -132,6 +132,24 @@ describe('replication', function () {
     assert.deepEqual(intents, [fresh.id])
   })
 
+  it('syncs a new member at once', async () => {
+    const fleet = createTestFleet({ members: 2 })
+    const a = await nodes.start(fleet, fleet.members[0])
+    // Stored, not published, so that only sync can deliver it.
+    const intent = signIntent(fleet)
+    await a.store.put(intent, { via: 'local', receivedAt: new Date().toISOString() })
+    // A slow disk on `a` delays storing the newcomer's certificate from its hello.
+    const put = a.store.put.bind(a.store)
+    a.store.put = async (record, meta) => {
+      if (record.type === 'certificate') {
+        await new Promise(resolve => setTimeout(resolve, 500))
+      }
+      return await put(record, meta)
+    }
+    const b = await nodes.start(fleet, fleet.members[1], { bootstrap: a.node.getMultiaddrs() })
+    await allStore([b], intent.id, 5_000)
+  })
+
   it('serves records past a gap', async () => {
     const fleet = createTestFleet({ members: 2 })
     const certificates = fleet.members.map(member => member.certificate)
