@@ -1,7 +1,7 @@
 import { EventEmitter } from 'node:events'
 import { silentLogger } from '../logger.ts'
 import type { Logger } from '../logger.ts'
-import { base32, sha256 } from '../records/index.ts'
+import { base32, decodeRecord, sha256 } from '../records/index.ts'
 import type { RecordType, SignedRecord } from '../records/index.ts'
 import type { SigningKey } from '../keys/index.ts'
 import { stageCompaction } from './compaction.ts'
@@ -213,9 +213,10 @@ export class RecordStore extends EventEmitter<RecordStoreEvents> {
   }
 
   /**
-   * Like `range`, but returns the stored bytes without decoding them, for
-   * sending to a peer that judges every record itself. A record whose bytes
-   * do not hash to its id is logged and left out.
+   * Like `range`, but returns the stored bytes, for sending to a peer that
+   * judges every record itself. A record is decoded only when its bytes do
+   * not hash to its id, as for a root, whose id hashes its signing bytes.
+   * A record that does not decode to its id is logged and left out.
    */
   async rangeBytes (author: string, fromSeq: number, limit: number): Promise<StoredBytes[]> {
     this.#assertOpen()
@@ -242,6 +243,10 @@ export class RecordStore extends EventEmitter<RecordStoreEvents> {
 
   #matchesId (id: string, bytes: Uint8Array): boolean {
     if (id.slice(id.indexOf('_') + 1) === base32(sha256(bytes))) {
+      return true
+    }
+    const decoded = decodeRecord(bytes)
+    if (decoded.ok && decoded.record.id === id) {
       return true
     }
     this.#log.warn({ record: id }, 'skipping a stored record whose bytes do not match its id')

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict'
 import { signRecord } from '../../../src/records/index.ts'
 import type { SignedRecord } from '../../../src/records/index.ts'
+import { HELLO_MAX_RECORDS } from '../../../src/network/index.ts'
 import type { IntentEvent } from '../../../src/network/index.ts'
 import { DAY_MS, createTestFleet, iso } from '../../utils/fleet.ts'
 import type { TestFleet, TestMember } from '../../utils/fleet.ts'
@@ -148,6 +149,21 @@ describe('replication', function () {
     }
     const b = await nodes.start(fleet, fleet.members[1], { bootstrap: a.node.getMultiaddrs() })
     await allStore([b], intent.id, 5_000)
+  })
+
+  it('syncs more roots than a hello carries', async () => {
+    const fleet = createTestFleet({ members: 2 })
+    const roots: SignedRecord[] = []
+    let previous = fleet.root
+    for (let i = 0; i < 2 * HELLO_MAX_RECORDS; i++) {
+      previous = signRecord('root', { ...previous.body, version: previous.body.version + 1, prev: previous.id }, [fleet.admin])
+      roots.push(previous)
+    }
+    const certificates = fleet.members.map(member => member.certificate)
+    const a = await nodes.start(fleet, fleet.members[0], { certificates: [...certificates, ...roots] })
+    const b = await nodes.start(fleet, fleet.members[1], { certificates, bootstrap: a.node.getMultiaddrs() })
+    await waitUntil(() => b.node.trust.root.id === previous.id, 10_000, 'newest root version')
+    assert.equal(b.node.trust.root.body.version, 2 * HELLO_MAX_RECORDS + 1)
   })
 
   it('serves records past a gap', async () => {
