@@ -1,8 +1,8 @@
 import type { Connection, Stream } from '@libp2p/interface'
 import { z } from 'zod'
 import type { Logger } from '../logger.ts'
-import { RECORD_MAX_BYTES } from '../records/index.ts'
-import type { SignedRecord } from '../records/index.ts'
+import { RECORD_MAX_BYTES, decodeRecord } from '../records/index.ts'
+import type { RecordType, SignedRecord } from '../records/index.ts'
 import type { RecordStore } from '../store/index.ts'
 import { FrameStream, encodeJson, withTimeout } from './frames.ts'
 import type { Ingest } from './ingest.ts'
@@ -16,6 +16,12 @@ import type { TrustState } from './trust-state.ts'
  * That is how a new garden receives its certificate from the first member
  * it reaches. Both sides of a new connection call, so each learns both.
  */
+/**
+ * Record types a peer may deliver in its hello before it is a member: those
+ * that may admit it, and revocations, which only narrow who is trusted.
+ */
+const NON_MEMBER_TYPES = new Set<RecordType>(['root', 'certificate', 'revocation'])
+
 const helloHeaderSchema = z.strictObject({
   rootVersion: z.number().int().min(0),
   count: z.number().int().min(0).max(HELLO_MAX_RECORDS)
@@ -123,10 +129,19 @@ function fitBudget (records: SignedRecord[], maxBytes: number): SignedRecord[] {
   return fitting
 }
 
-/** Ingests roots first, in version order, so certificates signed under a newer root can be judged. */
+/**
+ * Ingests the records of a hello in order. While the sender is not a
+ * member, only its roots, certificates and revocations are ingested. Its
+ * other records are dropped unjudged, so a stranger cannot push records
+ * into the fleet by hello.
+ */
 async function ingestAll (components: HelloComponents, records: Uint8Array[], from: string): Promise<number> {
   let accepted = 0
   for (const bytes of records) {
+    if (!components.trust.isMember(from) && !isNonMemberType(bytes)) {
+      components.logger.debug({ peer: from }, 'hello from a non-member carried a record beyond roots, certificates and revocations')
+      continue
+    }
     const outcome = await components.ingest(bytes, { via: 'sync', from })
     if (outcome.action === 'accept') {
       accepted++
@@ -135,4 +150,10 @@ async function ingestAll (components: HelloComponents, records: Uint8Array[], fr
     }
   }
   return accepted
+}
+
+/** Bytes that do not decode count as allowed: the ingest rejects them and lowers the sender's score. */
+function isNonMemberType (bytes: Uint8Array): boolean {
+  const decoded = decodeRecord(bytes, RECORD_MAX_BYTES)
+  return !decoded.ok || NON_MEMBER_TYPES.has(decoded.record.type)
 }

@@ -5,12 +5,37 @@ import { generateKey } from '../../../src/keys/index.ts'
 import { NotMemberError } from '../../../src/network/index.ts'
 import { signRecord } from '../../../src/records/index.ts'
 import { createTestFleet, iso } from '../../utils/fleet.ts'
-import type { TestFleet } from '../../utils/fleet.ts'
+import type { TestFleet, TestMember } from '../../utils/fleet.ts'
 import { NodeSet, gossipReady, signIntent, waitForEvent, waitUntil } from './helpers.ts'
 import type { RunningNode } from './helpers.ts'
 
 function hasConnection (from: RunningNode, to: RunningNode): boolean {
   return (from.node.libp2p?.getConnections(peerIdFromString(to.member.key.id)).length ?? 0) > 0
+}
+
+function reportBy (fleet: TestFleet, key: TestMember['key']): ReturnType<typeof signRecord<'report'>> {
+  return signRecord('report', {
+    fleet: fleet.fleet,
+    author: key.id,
+    seq: 1,
+    prev: null,
+    issuedAt: iso(Date.now()),
+    agentVersion: '0.1.0',
+    addresses: [],
+    subscriptions: [],
+    profiles: []
+  }, [key])
+}
+
+/** Sends a hello of our own making from `from` to `to` and waits for the reply, which follows the ingest. */
+async function sendRawHello (from: RunningNode, to: RunningNode, records: Uint8Array[]): Promise<void> {
+  const libp2p = from.node.libp2p as any
+  const stream = await libp2p.dialProtocol(peerIdFromString(to.member.key.id), to.node.protocols.hello)
+  const lp = lpStream(stream)
+  const header = new TextEncoder().encode(JSON.stringify({ rootVersion: 1, count: records.length }))
+  await lp.writeV([header, ...records])
+  await lp.read({ signal: AbortSignal.timeout(5_000) })
+  await stream.close()
 }
 
 function revoke (fleet: TestFleet, peer: string): ReturnType<typeof signRecord<'revocation'>> {
@@ -137,5 +162,27 @@ describe('membership gate', function () {
     const arrival = waitForEvent<any>(garden.node, 'intent', event => event.record.id === intent.id)
     await member.node.publish(intent)
     assert.equal((await arrival).record.id, intent.id)
+  })
+
+  it('drops a report in the hello of a non-member', async () => {
+    const fleet = createTestFleet({ members: 2 })
+    const member = await nodes.start(fleet, fleet.members[0], { certificates: fleet.members.map(({ certificate }) => certificate) })
+    const stranger = await nodes.start(fleet, { key: generateKey(), name: 'stranger', certificate: fleet.members[0].certificate }, {
+      bootstrap: member.node.getMultiaddrs()
+    })
+    await waitUntil(() => hasConnection(stranger, member), 5_000, 'connection')
+    const report = reportBy(fleet, fleet.members[1].key)
+    await sendRawHello(stranger, member, [report.bytes])
+    assert.equal(await member.store.has(report.id), false)
+  })
+
+  it('stores a report in the hello of a member', async () => {
+    const fleet = createTestFleet({ members: 3 })
+    const a = await nodes.start(fleet, fleet.members[0], { certificates: fleet.members.map(({ certificate }) => certificate) })
+    const b = await nodes.start(fleet, fleet.members[1], { bootstrap: a.node.getMultiaddrs() })
+    await waitUntil(() => a.node.connectedMembers().includes(b.member.key.id), 5_000, 'member seen')
+    const report = reportBy(fleet, fleet.members[2].key)
+    await sendRawHello(b, a, [report.bytes])
+    assert.equal(await a.store.has(report.id), true)
   })
 })
