@@ -137,11 +137,13 @@ export function checkAuthority (trust: TrustState, record: SignedRecord): Ingest
   }
 
   // [IGNORE] author without any certificate yet: its certificate may still be on its way
-  if (status.code === 'ERR_NO_CERTIFICATE') {
+  // [IGNORE] author revoked or its certificate expired: honest peers relay records that it
+  // signed before, so the sender keeps its score
+  if (status.code === 'ERR_NO_CERTIFICATE' || status.code === 'ERR_REVOKED' || status.code === 'ERR_CERTIFICATE_EXPIRED') {
     return result('ignore', status.code, status.reason, record)
   }
 
-  // [REJECT] author revoked or its certificate expired
+  // [REJECT] author's certificate not valid yet
   return result('reject', status.code, status.reason, record)
 }
 

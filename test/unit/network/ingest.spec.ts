@@ -296,6 +296,28 @@ describe('ingest', () => {
         return signRecord('report', { ...reportBy(s.fleet, 0, 1, null).body, author: stranger.id }, [stranger]).bytes
       }
     },
+    {
+      name: 'ignores a report of a revoked garden',
+      action: 'ignore',
+      code: 'ERR_REVOKED',
+      bytes: async s => {
+        const report = reportBy(s.fleet, 0, 1, null)
+        assert.equal((await s.ingest(revokeNext(s.fleet, s.fleet.members[0].key.id).bytes, GOSSIP)).action, 'accept')
+        return report.bytes
+      }
+    },
+    {
+      name: 'ignores a report of an expired certificate',
+      action: 'ignore',
+      code: 'ERR_CERTIFICATE_EXPIRED',
+      bytes: async s => {
+        const garden = generateKey()
+        const joined = s.fleet.enroll('garden-expired', { key: garden, issuedAt: iso(Date.now() - 2 * DAY_MS), expiresAt: iso(Date.now() - DAY_MS) })
+        await s.store.put(joined.certificate, { via: 'local', receivedAt: new Date().toISOString() })
+        s.trust.apply(joined.certificate)
+        return signRecord('report', { ...reportBy(s.fleet, 0, 1, null).body, author: garden.id }, [garden]).bytes
+      }
+    },
     { name: 'ignores a stale root', action: 'ignore', code: 'ERR_ROOT_STALE', bytes: s => signRecord('root', { ...s.fleet.root.body, expiresAt: iso(Date.now() + 2 * DAY_MS) }, [s.fleet.admin]).bytes },
     {
       name: 'ignores a root that skips a version',
