@@ -46,6 +46,7 @@ const EXACT: Record<string, ExitStatus> = {
   ERR_UNKNOWN_SIGNER: EXIT.rejected,
   ERR_NOT_ADMIN_RECORD: EXIT.rejected,
   ERR_WRONG_FLEET: EXIT.rejected,
+  ERR_DEPLOYMENT_ID: EXIT.rejected,
   ERR_REVOKED: EXIT.rejected,
   ERR_NO_CERTIFICATE: EXIT.rejected,
   ERR_CERTIFICATE_EXPIRED: EXIT.rejected,
