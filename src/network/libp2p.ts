@@ -17,10 +17,9 @@ export type FleetLibp2p = Libp2p<{ pubsub: GossipSub, dht: KadDHT }>
 
 /**
  * Builds (without starting) the libp2p node of a garden. Revoked peers are
- * refused at the connection gater, in both directions. Loopback and LAN
- * ranges are on the allow list, which exempts them from the per-host
- * inbound rate limit, because a whole fleet may run on one host or behind
- * one NAT.
+ * refused at the connection gater, in both directions. Only loopback is on
+ * the allow list, because it bypasses the connection limits and pruning
+ * too. Gardens behind one NAT share the raised per-host inbound limit.
  */
 export async function createFleetLibp2p (nodeKey: SigningKey, init: ResolvedInit, protocols: FleetProtocols,
   trust: TrustState): Promise<FleetLibp2p> {

@@ -28,19 +28,17 @@ export const DIAL_TIMEOUT_MS = 5_000
 /** Members the redial loop keeps connections to, beside the bootstrap addresses. */
 export const REDIAL_MAX_MEMBERS = 32
 
-/** Loopback and private ranges (RFC 1918, RFC 4193, link-local): no per-host inbound rate limit. */
-export const LAN_ALLOW_LIST = [
+/**
+ * Loopback only. In libp2p 3 the allow list skips every inbound check
+ * (pending connections, per-host rate limit, max connections) and pruning,
+ * so a LAN host on it could open connections until memory runs out.
+ */
+export const LOOPBACK_ALLOW_LIST = [
   '/ip4/127.0.0.0/ipcidr/8',
-  '/ip4/10.0.0.0/ipcidr/8',
-  '/ip4/172.16.0.0/ipcidr/12',
-  '/ip4/192.168.0.0/ipcidr/16',
-  '/ip4/169.254.0.0/ipcidr/16',
-  '/ip6/::1/ipcidr/128',
-  '/ip6/fc00::/ipcidr/7',
-  '/ip6/fe80::/ipcidr/10'
+  '/ip6/::1/ipcidr/128'
 ]
-/** Inbound connections per second from one host outside the allow list (libp2p 3 defaults to 5). */
-export const INBOUND_CONNECTIONS_PER_HOST_PER_SEC = 50
+/** Inbound connections per second from one host outside the allow list (libp2p 3 defaults to 5), for many gardens behind one NAT. */
+export const INBOUND_CONNECTIONS_PER_HOST_PER_SEC = 100
 
 export const DEFAULT_LISTEN_ADDRESSES = ['/ip4/0.0.0.0/tcp/0']
 
@@ -71,7 +69,7 @@ export interface FleetNodeInit {
   redialMaxDelayMs?: number
   /** @default 32 */
   redialMaxMembers?: number
-  /** Multiaddr CIDRs exempt from the per-host inbound rate limit. @default loopback and private ranges */
+  /** Multiaddr CIDRs exempt from every inbound connection limit and from pruning. @default loopback */
   allowList?: string[]
   /** @default 50 */
   inboundConnectionsPerHostPerSec?: number
@@ -96,7 +94,7 @@ export function resolveInit (init: FleetNodeInit): ResolvedInit {
     redialDelaysMs: init.redialDelaysMs ?? REDIAL_DELAYS_MS,
     redialMaxDelayMs: init.redialMaxDelayMs ?? REDIAL_MAX_DELAY_MS,
     redialMaxMembers: init.redialMaxMembers ?? REDIAL_MAX_MEMBERS,
-    allowList: init.allowList ?? LAN_ALLOW_LIST,
+    allowList: init.allowList ?? LOOPBACK_ALLOW_LIST,
     inboundConnectionsPerHostPerSec: init.inboundConnectionsPerHostPerSec ?? INBOUND_CONNECTIONS_PER_HOST_PER_SEC,
     nowMs: init.nowMs ?? Date.now
   }
