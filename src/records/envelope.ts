@@ -40,7 +40,7 @@ export interface SignedRecord<T extends RecordType = RecordType> extends Envelop
 
 const ROOT_FEED = 'root'
 
-/** Why bytes could not be decoded into a record. */
+/** A failure to decode bytes into a record; `code` says which check failed. */
 export class RecordDecodeError extends SowerError {}
 
 export type DecodeResult<T extends RecordType = RecordType> =
@@ -68,9 +68,10 @@ export function addSignatures<T extends RecordType> (record: Envelope<T>, keys: 
   return toSignedRecord({ type: record.type, body: record.body, signatures })
 }
 
-/** The canonical envelope: JCS with signatures sorted by key, so any relay produces the same bytes. */
+/** Builds the canonical envelope: JCS with signatures sorted by key, so any relay produces the same bytes. */
 function toSignedRecord<T extends RecordType> (envelope: Envelope<T>): SignedRecord<T> {
-  const signatures = [...envelope.signatures].sort((a, b) => a.key < b.key ? -1 : a.key > b.key ? 1 : 0)
+  // Key ids are ASCII, so code unit order is byte order.
+  const signatures = [...envelope.signatures].sort(compareSignatureKeys)
   const canonical = { type: envelope.type, body: envelope.body, signatures }
   const bytes = encoder.encode(canonicalJson(canonical))
   return {
@@ -79,6 +80,13 @@ function toSignedRecord<T extends RecordType> (envelope: Envelope<T>): SignedRec
     bytes,
     ...feedPosition(envelope.type, envelope.body)
   }
+}
+
+function compareSignatureKeys (a: Signature, b: Signature): number {
+  if (a.key === b.key) {
+    return 0
+  }
+  return a.key < b.key ? -1 : 1
 }
 
 function feedPosition (type: RecordType, body: any): { author: string, seq: number, prev: string | null } {
