@@ -472,6 +472,7 @@ export class FleetNode extends EventEmitter<FleetNodeEvents> {
       batchMaxRecords: this.#init.syncBatchMaxRecords,
       batchMaxBytes: this.#init.syncBatchMaxBytes,
       readTimeoutMs: this.#init.syncReadTimeoutMs,
+      requestMaxAuthors: this.#init.syncRequestMaxAuthors,
       signal: this.#controller.signal
     }
   }

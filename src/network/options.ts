@@ -15,7 +15,7 @@ export const SYNC_BATCH_MAX_BYTES = 1024 * 1024
 export const SYNC_READ_TIMEOUT_MS = 10_000
 /** Request frames are small: per-author cursors only. */
 export const SYNC_REQUEST_MAX_BYTES = 256 * 1024
-/** Authors one sync request may name; more wait for the next round. */
+/** Authors one sync request may name; the caller splits its cursors into requests of at most this many. */
 export const SYNC_REQUEST_MAX_AUTHORS = 4096
 /** Rounds of one sync session; a longer catch-up continues in the next session. */
 export const SYNC_MAX_ROUNDS = 1024
@@ -63,6 +63,8 @@ export interface FleetNodeInit {
   syncBatchMaxBytes?: number
   /** @default 10_000 */
   syncReadTimeoutMs?: number
+  /** Authors one sync request may name, sent and accepted; at most the protocol's 4_096. @default 4_096 */
+  syncRequestMaxAuthors?: number
   /** @default [200, 500, 1_000, 2_000] */
   redialDelaysMs?: number[]
   /** @default 30_000 */
@@ -91,6 +93,7 @@ export function resolveInit (init: FleetNodeInit): ResolvedInit {
     syncBatchMaxRecords: init.syncBatchMaxRecords ?? SYNC_BATCH_MAX_RECORDS,
     syncBatchMaxBytes: init.syncBatchMaxBytes ?? SYNC_BATCH_MAX_BYTES,
     syncReadTimeoutMs: init.syncReadTimeoutMs ?? SYNC_READ_TIMEOUT_MS,
+    syncRequestMaxAuthors: Math.min(init.syncRequestMaxAuthors ?? SYNC_REQUEST_MAX_AUTHORS, SYNC_REQUEST_MAX_AUTHORS),
     redialDelaysMs: init.redialDelaysMs ?? REDIAL_DELAYS_MS,
     redialMaxDelayMs: init.redialMaxDelayMs ?? REDIAL_MAX_DELAY_MS,
     redialMaxMembers: init.redialMaxMembers ?? REDIAL_MAX_MEMBERS,

@@ -15,13 +15,20 @@ import type { TrustState } from './trust-state.ts'
  * remains. Because the first cursors are the caller's store heads, an
  * interrupted session resumes where the durable records end, and a gap in a
  * feed is fetched again instead of skipped.
+ *
+ * A request may name only so many authors, so the caller splits the author
+ * space into ranges `[from, to)` in string order, each holding few enough of
+ * its cursors, and walks them one after the other in the same session. An
+ * author the caller does not name inside the range is wanted from its start.
  */
 const authorSchema = z.union([z.literal('root'), peerIdSchema])
 
 const cursorsSchema = z.record(authorSchema, z.number().int().min(0).max(Number.MAX_SAFE_INTEGER))
 
 const requestSchema = z.strictObject({
-  after: cursorsSchema
+  after: cursorsSchema,
+  from: authorSchema.optional(),
+  to: authorSchema.optional()
 }).refine(request => Object.keys(request.after).length <= SYNC_REQUEST_MAX_AUTHORS, `at most ${SYNC_REQUEST_MAX_AUTHORS} authors`)
 
 /**
@@ -49,7 +56,14 @@ export interface SyncInit {
   batchMaxRecords: number
   batchMaxBytes: number
   readTimeoutMs: number
+  requestMaxAuthors: number
   signal: AbortSignal
+}
+
+/** Authors from `from` (inclusive) to `to` (exclusive) in string order; absent bounds are open. */
+interface AuthorRange {
+  from?: string
+  to?: string
 }
 
 export interface SyncSummary {
@@ -80,17 +94,21 @@ export async function pullFrom (components: SyncComponents, init: SyncInit, conn
     const frames = responseFrames(stream, init)
     const after = await startCursors(components.store, settled)
     const contiguous = new Map(after)
-    await frames.writeJson({ after: Object.fromEntries(after) })
+    const ranges: AuthorRange[] = [{}]
+    await frames.writeJson(nextRequest(ranges, after, init))
     let more = true
     while (more) {
       summary.rounds++
       const batch = await readBatch(frames, init)
-      more = batch.more && batch.records.length > 0 && summary.rounds < SYNC_MAX_ROUNDS
+      if (!batch.more || batch.records.length === 0) {
+        ranges.shift()
+      }
+      more = ranges.length > 0 && summary.rounds < SYNC_MAX_ROUNDS
       if (more) {
         for (const [author, seq] of Object.entries(batch.next)) {
           after.set(author, Math.max(after.get(author) ?? 0, seq))
         }
-        await frames.writeJson({ after: Object.fromEntries(after) })
+        await frames.writeJson(nextRequest(ranges, after, init))
       }
       // This batch is decoded and its signatures verified while the previous one is stored.
       const outcomes = components.ingestBatch(batch.records, { via: 'sync', from: peer }, { after: previous })
@@ -116,6 +134,39 @@ export async function pullFrom (components: SyncComponents, init: SyncInit, conn
     await previous.catch(() => {})
     throw err
   }
+}
+
+/**
+ * The request for the first range in `ranges`. When its cursors exceed the
+ * author or byte limit, the range ends before the first author that does
+ * not fit and the rest becomes the next range.
+ */
+function nextRequest (ranges: AuthorRange[], after: Map<string, number>, init: SyncInit): { after: Record<string, number>, from?: string, to?: string } {
+  const range = ranges[0]
+  const authors = [...after.keys()].filter(author => inRange(author, range)).sort(compareAuthors)
+  // The frame holds the range bounds, the other keys and the braces besides the cursors.
+  const longest = authors.reduce((max, author) => author.length > max.length ? author : max, range.to ?? '')
+  let bytes = encodeJson({ after: {}, from: range.from, to: longest }).byteLength + 1
+  const cursors: Record<string, number> = {}
+  for (const [index, author] of authors.entries()) {
+    const entryBytes = encodeJson({ [author]: after.get(author) }).byteLength - 1
+    if (index >= init.requestMaxAuthors || bytes + entryBytes > SYNC_REQUEST_MAX_BYTES) {
+      ranges.splice(1, 0, { from: author, to: range.to })
+      range.to = author
+      break
+    }
+    cursors[author] = after.get(author) ?? 0
+    bytes += entryBytes
+  }
+  return { after: cursors, from: range.from, to: range.to }
+}
+
+function compareAuthors (a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0
+}
+
+function inRange (author: string, range: AuthorRange): boolean {
+  return (range.from == null || author >= range.from) && (range.to == null || author < range.to)
 }
 
 /** Records below a peer's floor were compacted away there; waiting for them would stall the feed. */
@@ -216,7 +267,11 @@ export async function serveSync (components: SyncComponents, init: SyncInit, str
     for (let round = 0; round < SYNC_MAX_ROUNDS; round++) {
       frames.resetBudget()
       const request = await frames.readJson(requestSchema)
-      const batch = await selectBatch(components, init, new Map(Object.entries(request.after)))
+      const authors = Object.keys(request.after).length
+      if (authors > init.requestMaxAuthors) {
+        throw new ProtocolError(`request names ${authors} authors, more than ${init.requestMaxAuthors}`, 'ERR_TOO_LARGE')
+      }
+      const batch = await selectBatch(components, init, new Map(Object.entries(request.after)), request)
       const next: Record<string, number> = {}
       const floors: Record<string, number> = {}
       for (const record of batch.records) {
@@ -230,7 +285,8 @@ export async function serveSync (components: SyncComponents, init: SyncInit, str
       }
       const header = encodeJson({ count: batch.records.length, more: batch.more, next, floors })
       await frames.writeMany(batch.records.length === 0 ? [header] : [header, packRecords(batch.records)])
-      if (!batch.more) {
+      // The last range is the one open at its end.
+      if (!batch.more && request.to == null) {
         break
       }
     }
@@ -245,12 +301,12 @@ export async function serveSync (components: SyncComponents, init: SyncInit, str
  * Picks records the caller lacks: the root chain first, then admin feeds,
  * then everyone else, so that authority is known before what depends on it.
  */
-async function selectBatch (components: SyncComponents, init: SyncInit, after: Map<string, number>): Promise<{ records: StoredBytes[], more: boolean }> {
+async function selectBatch (components: SyncComponents, init: SyncInit, after: Map<string, number>, range: AuthorRange): Promise<{ records: StoredBytes[], more: boolean }> {
   // Not the heads: records past a gap in our feed may be exactly what the caller lacks.
   const lastSeqs = await components.store.lastSeqs()
   const records: StoredBytes[] = []
   let bytes = 0
-  for (const author of orderAuthors([...lastSeqs.keys()], components.trust)) {
+  for (const author of orderAuthors([...lastSeqs.keys()].filter(author => inRange(author, range)), components.trust)) {
     const from = (after.get(author) ?? 0) + 1
     if ((lastSeqs.get(author) ?? 0) < from) {
       continue

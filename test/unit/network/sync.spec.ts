@@ -1,0 +1,60 @@
+import assert from 'node:assert/strict'
+import { signRecord } from '../../../src/records/index.ts'
+import type { SignedRecord } from '../../../src/records/index.ts'
+import { createTestFleet, iso } from '../../utils/fleet.ts'
+import type { TestFleet, TestMember } from '../../utils/fleet.ts'
+import { NodeSet, waitUntil } from './helpers.ts'
+import type { RunningNode } from './helpers.ts'
+
+function report (member: TestMember, fleet: TestFleet, seq = 1, prev: string | null = null): SignedRecord<'report'> {
+  return signRecord('report', {
+    fleet: fleet.fleet,
+    author: member.key.id,
+    seq,
+    prev,
+    issuedAt: iso(Date.now()),
+    agentVersion: '0.1.0',
+    addresses: [],
+    subscriptions: [],
+    profiles: []
+  }, [member.key])
+}
+
+async function put (node: RunningNode, record: SignedRecord): Promise<void> {
+  await node.store.put(record, { via: 'local', receivedAt: new Date().toISOString() })
+}
+
+describe('sync', function () {
+  const nodes = new NodeSet()
+
+  afterEach(async () => { await nodes.stopAll() })
+
+  it('splits cursors over the author cap into ranges', async () => {
+    const fleet = createTestFleet({ members: 8 })
+    const certificates = fleet.members.map(member => member.certificate)
+    const syncRequestMaxAuthors = 2
+    const b = await nodes.start(fleet, fleet.members[1], { certificates, syncRequestMaxAuthors })
+    // The caller names every author it knows; the target sorts just before `root`, so it is in the last range.
+    const others = fleet.members.slice(2).sort((x, y) => x.key.id < y.key.id ? -1 : 1)
+    const target = others.pop() as TestMember
+    const known = new Set([...(await b.store.heads()).keys(), target.key.id])
+    for (const member of others) {
+      if (known.size % syncRequestMaxAuthors === 0 && known.size > 2 * syncRequestMaxAuthors) {
+        break
+      }
+      await put(b, report(member, fleet))
+      known.add(member.key.id)
+    }
+    const first = report(target, fleet)
+    await put(b, first)
+    const a = await nodes.create(fleet, fleet.members[0], { certificates, syncRequestMaxAuthors, bootstrap: b.node.getMultiaddrs() })
+    await put(a, first)
+    const second = report(target, fleet, 2, first.id)
+    await put(a, second)
+    const authors = [...(await b.store.heads()).keys()].sort()
+    assert.ok(authors.length > 2 * syncRequestMaxAuthors)
+    assert.deepEqual(authors.slice(-syncRequestMaxAuthors), [target.key.id, 'root'])
+    await a.node.start()
+    await waitUntil(async () => await b.store.has(second.id), 15_000, 'record of the last range')
+  })
+})
