@@ -1,4 +1,6 @@
 import assert from 'node:assert/strict'
+import { generateKey } from '../../../src/keys/index.ts'
+import { SYNC_REQUEST_MAX_AUTHORS } from '../../../src/network/index.ts'
 import { signRecord } from '../../../src/records/index.ts'
 import type { SignedRecord } from '../../../src/records/index.ts'
 import { createTestFleet, iso } from '../../utils/fleet.ts'
@@ -34,7 +36,7 @@ describe('sync', function () {
     const certificates = fleet.members.map(member => member.certificate)
     const syncRequestMaxAuthors = 2
     const b = await nodes.start(fleet, fleet.members[1], { certificates, syncRequestMaxAuthors })
-    // The caller names every author it knows; the target sorts just before `root`, so it is in the last range.
+    // The caller names every author in its store; the target sorts just before `root`, so it is in the last range.
     const others = fleet.members.slice(2).sort((x, y) => x.key.id < y.key.id ? -1 : 1)
     const target = others.pop() as TestMember
     const known = new Set([...(await b.store.heads()).keys(), target.key.id])
@@ -56,5 +58,27 @@ describe('sync', function () {
     assert.deepEqual(authors.slice(-syncRequestMaxAuthors), [target.key.id, 'root'])
     await a.node.start()
     await waitUntil(async () => await b.store.has(second.id), 15_000, 'record of the last range')
+  })
+
+  it('pulls with more authors than one request takes', async () => {
+    const fleet = createTestFleet({ members: 2 })
+    const certificates = fleet.members.map(member => member.certificate)
+    const b = await nodes.start(fleet, fleet.members[1], { certificates })
+    const receivedAt = new Date().toISOString()
+    const strangers = Array.from({ length: SYNC_REQUEST_MAX_AUTHORS + 8 }, () => {
+      const key = generateKey()
+      return { record: report({ key, name: key.id, certificate: fleet.members[0].certificate }, fleet), meta: { via: 'local' as const, receivedAt } }
+    })
+    await b.store.putMany(strangers)
+    const target = fleet.members[0]
+    const first = report(target, fleet)
+    await put(b, first)
+    const a = await nodes.create(fleet, target, { certificates, bootstrap: b.node.getMultiaddrs() })
+    await put(a, first)
+    const second = report(target, fleet, 2, first.id)
+    await put(a, second)
+    assert.ok((await b.store.heads()).size > SYNC_REQUEST_MAX_AUTHORS)
+    await a.node.start()
+    await waitUntil(async () => await b.store.has(second.id), 20_000, 'record past the first request')
   })
 })
