@@ -137,14 +137,14 @@ export async function pullFrom (components: SyncComponents, init: SyncInit, conn
 }
 
 /**
- * The request for the first range in `ranges`. When its cursors exceed the
- * author or byte limit, the range ends before the first author that does
- * not fit and the rest becomes the next range.
+ * Builds the request for the first range in `ranges`. When its cursors
+ * exceed the author or byte limit, the range ends before the first author
+ * that does not fit and the rest becomes the next range.
  */
 function nextRequest (ranges: AuthorRange[], after: Map<string, number>, init: SyncInit): { after: Record<string, number>, from?: string, to?: string } {
   const range = ranges[0]
   const authors = [...after.keys()].filter(author => inRange(author, range)).sort(compareAuthors)
-  // The frame holds the range bounds, the other keys and the braces besides the cursors.
+  // Besides the cursors, the frame contains the range bounds, the other keys and the braces.
   const longest = authors.reduce((max, author) => author.length > max.length ? author : max, range.to ?? '')
   let bytes = encodeJson({ after: {}, from: range.from, to: longest }).byteLength + 1
   const cursors: Record<string, number> = {}
@@ -162,7 +162,10 @@ function nextRequest (ranges: AuthorRange[], after: Map<string, number>, init: S
 }
 
 function compareAuthors (a: string, b: string): number {
-  return a < b ? -1 : a > b ? 1 : 0
+  if (a === b) {
+    return 0
+  }
+  return a < b ? -1 : 1
 }
 
 function inRange (author: string, range: AuthorRange): boolean {

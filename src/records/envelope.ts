@@ -40,7 +40,7 @@ export interface SignedRecord<T extends RecordType = RecordType> extends Envelop
 
 const ROOT_FEED = 'root'
 
-/** A failure to decode bytes into a record; `code` says which check failed. */
+/** A failure to decode bytes into a record. Its `code` names the check that failed. */
 export class RecordDecodeError extends SowerError {}
 
 export type DecodeResult<T extends RecordType = RecordType> =
