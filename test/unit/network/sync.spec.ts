@@ -22,6 +22,23 @@ function report (member: TestMember, fleet: TestFleet, seq = 1, prev: string | n
   }, [member.key])
 }
 
+/**
+ * Creates a fleet of 8 members in which the greatest key id belongs to a
+ * member other than the first two, which run the nodes, so that member's
+ * feed sorts into the caller's last author range.
+ */
+function fleetWithLastAuthorEnrolled (): TestFleet {
+  for (let attempt = 0; attempt < 100; attempt++) {
+    const fleet = createTestFleet({ members: 8 })
+    const greatest = (keys: string[]): string => keys.reduce((max, key) => key > max ? key : max)
+    const others = greatest(fleet.members.slice(2).map(member => member.key.id))
+    if (others > greatest([fleet.admin.id, fleet.members[0].key.id, fleet.members[1].key.id])) {
+      return fleet
+    }
+  }
+  throw new Error('no fleet with the greatest key among the other members in 100 attempts')
+}
+
 async function put (node: RunningNode, record: SignedRecord): Promise<void> {
   await node.store.put(record, { via: 'local', receivedAt: new Date().toISOString() })
 }
@@ -32,7 +49,7 @@ describe('sync', function () {
   afterEach(async () => { await nodes.stopAll() })
 
   it('splits cursors over the author cap into ranges', async () => {
-    const fleet = createTestFleet({ members: 8 })
+    const fleet = fleetWithLastAuthorEnrolled()
     const certificates = fleet.members.map(member => member.certificate)
     const syncRequestMaxAuthors = 2
     const b = await nodes.start(fleet, fleet.members[1], { certificates, syncRequestMaxAuthors })
