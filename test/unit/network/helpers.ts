@@ -132,3 +132,18 @@ export async function gossipReady (node: RunningNode, peers: RunningNode[]): Pro
     return peers.every(peer => subscribers.has(peer.member.key.id))
   }, 10_000, 'gossip subscriptions')
 }
+
+/** Signs an empty report of `member` at position `seq` of its feed. */
+export function report (member: TestMember, fleet: TestFleet, seq = 1, prev: string | null = null): SignedRecord<'report'> {
+  return signRecord('report', {
+    fleet: fleet.fleet,
+    author: member.key.id,
+    seq,
+    prev,
+    issuedAt: iso(Date.now()),
+    agentVersion: '0.1.0',
+    addresses: [],
+    subscriptions: [],
+    profiles: []
+  }, [member.key])
+}

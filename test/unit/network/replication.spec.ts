@@ -4,23 +4,8 @@ import type { SignedRecord } from '../../../src/records/index.ts'
 import { HELLO_MAX_RECORDS } from '../../../src/network/index.ts'
 import type { IntentEvent } from '../../../src/network/index.ts'
 import { DAY_MS, createTestFleet, iso } from '../../utils/fleet.ts'
-import type { TestFleet, TestMember } from '../../utils/fleet.ts'
-import { NodeSet, gossipReady, signIntent, waitForEvent, waitUntil } from './helpers.ts'
+import { NodeSet, gossipReady, report, signIntent, waitForEvent, waitUntil } from './helpers.ts'
 import type { RunningNode } from './helpers.ts'
-
-function report (member: TestMember, fleet: TestFleet, seq = 1, prev: string | null = null): SignedRecord<'report'> {
-  return signRecord('report', {
-    fleet: fleet.fleet,
-    author: member.key.id,
-    seq,
-    prev,
-    issuedAt: iso(Date.now()),
-    agentVersion: '0.1.0',
-    addresses: [],
-    subscriptions: [],
-    profiles: []
-  }, [member.key])
-}
 
 async function allStore (nodes: RunningNode[], id: string, timeoutMs = 15_000): Promise<void> {
   await waitUntil(async () => (await Promise.all(nodes.map(async ({ store }) => await store.has(id)))).every(Boolean), timeoutMs, `${id} on every node`)

@@ -1,26 +1,11 @@
 import assert from 'node:assert/strict'
 import { generateKey } from '../../../src/keys/index.ts'
 import { SYNC_REQUEST_MAX_AUTHORS } from '../../../src/network/index.ts'
-import { signRecord } from '../../../src/records/index.ts'
 import type { SignedRecord } from '../../../src/records/index.ts'
-import { createTestFleet, iso } from '../../utils/fleet.ts'
+import { createTestFleet } from '../../utils/fleet.ts'
 import type { TestFleet, TestMember } from '../../utils/fleet.ts'
-import { NodeSet, waitUntil } from './helpers.ts'
+import { NodeSet, report, waitUntil } from './helpers.ts'
 import type { RunningNode } from './helpers.ts'
-
-function report (member: TestMember, fleet: TestFleet, seq = 1, prev: string | null = null): SignedRecord<'report'> {
-  return signRecord('report', {
-    fleet: fleet.fleet,
-    author: member.key.id,
-    seq,
-    prev,
-    issuedAt: iso(Date.now()),
-    agentVersion: '0.1.0',
-    addresses: [],
-    subscriptions: [],
-    profiles: []
-  }, [member.key])
-}
 
 /**
  * Creates a fleet of 8 members in which the greatest key id belongs to a
