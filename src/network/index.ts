@@ -9,6 +9,8 @@ import type { Logger } from '../logger.ts'
 import type { SignedRecord } from '../records/index.ts'
 import type { RecordStore } from '../store/index.ts'
 import { storePathKey } from './dht.ts'
+import { DhtGate } from './dht-gate.ts'
+import { NotMemberError } from './errors.ts'
 import { attachValidators, detachValidators } from './gossip.ts'
 import { handleHello, sendHello } from './hello.ts'
 import { createBatchIngest, createIngest, judgeRecord } from './ingest.ts'
@@ -25,6 +27,7 @@ import type { PeerStatusChange } from './trust-state.ts'
 
 export * from './options.ts'
 export { storePathKey } from './dht.ts'
+export { NotMemberError } from './errors.ts'
 export { createBatchIngest, createIngest, judgeRecord } from './ingest.ts'
 export type { Ingest, IngestAction, IngestBatch, IngestBatchOptions, IngestInit, IngestMeta, IngestResult } from './ingest.ts'
 export { SignaturePool } from './signature-pool.ts'
@@ -97,13 +100,6 @@ export interface FleetNodeComponents {
   logger: Logger
 }
 
-/** A node may only open Sower protocols to members, and serve them only to members. */
-export class NotMemberError extends SowerError {
-  constructor (message: string) {
-    super(message, 'ERR_NOT_MEMBER')
-  }
-}
-
 /** Our own record failed the checks our peers would run. */
 export class PublishRejectedError extends SowerError {}
 
@@ -131,6 +127,7 @@ export class FleetNode extends EventEmitter<FleetNodeEvents> {
   readonly #signatures: SignaturePool
   #libp2p?: Libp2p<{ pubsub: GossipSub, dht: KadDHT }>
   #gate?: MemberGate
+  #dhtGate?: DhtGate
   #controller = new AbortController()
   #syncTimer?: ReturnType<typeof setInterval>
   readonly #syncing = new Map<string, Promise<SyncSummary | undefined>>()
@@ -185,7 +182,8 @@ export class FleetNode extends EventEmitter<FleetNodeEvents> {
     }
     this.#controller = new AbortController()
     await this.trust.load()
-    const libp2p = await createFleetLibp2p(this.#components.nodeKey, this.#init, this.protocols, this.trust)
+    this.#dhtGate = new DhtGate({ isMember: peer => this.trust.isMember(peer), logger: this.#log })
+    const libp2p = await createFleetLibp2p(this.#components.nodeKey, this.#init, this.protocols, this.trust, this.#dhtGate)
     this.#libp2p = libp2p
     this.#signatures.start()
     await libp2p.handle(this.protocols.hello, async (stream, connection) => {
@@ -220,6 +218,7 @@ export class FleetNode extends EventEmitter<FleetNodeEvents> {
     this.#syncTimer = undefined
     this.#gate?.stop()
     this.#gate = undefined
+    this.#dhtGate = undefined
     this.#controller.abort()
     detachValidators(libp2p.services.pubsub, this.protocols)
     this.trust.off('status', this.#onStatus)
@@ -412,6 +411,7 @@ export class FleetNode extends EventEmitter<FleetNodeEvents> {
 
   #statusChanged (change: PeerStatusChange): void {
     this.#gate?.statusChanged(change)
+    this.#dhtGate?.statusChanged(change)
     this.emit('status', change)
   }
 

@@ -78,6 +78,31 @@ export async function waitForEvent<T> (emitter: EventEmitter<any>, name: string,
   })
 }
 
+/** Resolves with the detail of the first libp2p event of `name` whose detail passes `predicate`. */
+export async function waitForLibp2pEvent<T> (target: EventTarget, name: string,
+  predicate: (detail: T) => boolean = () => true, timeoutMs = 10_000): Promise<T> {
+  return await new Promise((resolve, reject) => {
+    const timer = setTimeout(() => {
+      target.removeEventListener(name, listener)
+      reject(new Error(`no ${name} event within ${timeoutMs} ms`))
+    }, timeoutMs)
+    const listener = (event: Event): void => {
+      const detail = (event as CustomEvent<T>).detail
+      if (predicate(detail)) {
+        clearTimeout(timer)
+        target.removeEventListener(name, listener)
+        resolve(detail)
+      }
+    }
+    target.addEventListener(name, listener)
+  })
+}
+
+/** Matches the error of a stream that the other side reset or closed, as opposed to a read that timed out. */
+export function isReset (err: Error): boolean {
+  return err.name !== 'AbortError' && err.name !== 'TimeoutError'
+}
+
 /** Polls `check` until it returns true; for conditions with no event to await. */
 export async function waitUntil (check: () => boolean | Promise<boolean>, timeoutMs = 10_000, what = 'condition'): Promise<void> {
   const deadline = Date.now() + timeoutMs
