@@ -1,4 +1,7 @@
 import assert from 'node:assert/strict'
+import { TopicValidatorResult } from '@libp2p/gossipsub'
+import type { GossipSub } from '@libp2p/gossipsub'
+import type { Connection, PeerId } from '@libp2p/interface'
 import { lpStream } from '@libp2p/utils'
 import { peerIdFromString } from '@libp2p/peer-id'
 import { generateKey } from '../../../src/keys/index.ts'
@@ -6,11 +9,35 @@ import { NotMemberError } from '../../../src/network/index.ts'
 import { signRecord } from '../../../src/records/index.ts'
 import { createTestFleet, iso } from '../../utils/fleet.ts'
 import type { TestFleet, TestMember } from '../../utils/fleet.ts'
-import { NodeSet, gossipReady, signIntent, waitForEvent, waitUntil } from './helpers.ts'
+import { NodeSet, gossipReady, isReset, signIntent, waitForEvent, waitForLibp2pEvent, waitUntil } from './helpers.ts'
 import type { RunningNode } from './helpers.ts'
+
+/** Long enough that no connection in a test closes for lack of a certificate, unless the test is about that. */
+const LONG_GRACE_MS = 120_000
 
 function hasConnection (from: RunningNode, to: RunningNode): boolean {
   return (from.node.libp2p?.getConnections(peerIdFromString(to.member.key.id)).length ?? 0) > 0
+}
+
+function isFrom (peer: string): (connection: Connection) => boolean {
+  return connection => connection.remotePeer.toString() === peer
+}
+
+/**
+ * Records the result of every message that `node` validates on `topic`, by
+ * wrapping the validator that the node attached.
+ */
+function recordJudgments (node: RunningNode, topic: string): Array<{ from: string, result: TopicValidatorResult }> {
+  const pubsub = (node.node.libp2p as any).services.pubsub as GossipSub
+  const validator = pubsub.topicValidators.get(topic)
+  assert.ok(validator != null, `no validator on ${topic}`)
+  const judgments: Array<{ from: string, result: TopicValidatorResult }> = []
+  pubsub.topicValidators.set(topic, async (peer: PeerId, message) => {
+    const result = await validator(peer, message)
+    judgments.push({ from: peer.toString(), result })
+    return result
+  })
+  return judgments
 }
 
 function reportBy (fleet: TestFleet, key: TestMember['key']): ReturnType<typeof signRecord<'report'>> {
@@ -60,26 +87,35 @@ describe('membership gate', function () {
 
   it('closes a non-member after the grace period', async () => {
     const fleet = createTestFleet({ members: 1 })
-    const member = await nodes.start(fleet, fleet.members[0], { membershipGraceMs: 300 })
-    const stranger = await nodes.start(fleet, { key: generateKey(), name: 'stranger', certificate: fleet.members[0].certificate }, {
+    const member = await nodes.start(fleet, fleet.members[0], { membershipGraceMs: 200 })
+    const strangerKey = generateKey()
+    const libp2p = member.node.libp2p
+    assert.ok(libp2p != null)
+    const opened = waitForLibp2pEvent(libp2p, 'connection:open', isFrom(strangerKey.id))
+    const closed = waitForLibp2pEvent(libp2p, 'connection:close', isFrom(strangerKey.id))
+    const stranger = await nodes.start(fleet, { key: strangerKey, name: 'stranger', certificate: fleet.members[0].certificate }, {
       bootstrap: member.node.getMultiaddrs(),
       redialDelaysMs: [60_000]
     })
-    await waitUntil(() => hasConnection(member, stranger), 5_000, 'connection')
-    await waitUntil(() => !hasConnection(member, stranger), 5_000, 'disconnection')
-    assert.equal(hasConnection(stranger, member), false)
+    await opened
+    await closed
+    await waitUntil(() => !hasConnection(stranger, member), 10_000, 'connection closed at the stranger')
+    assert.equal(hasConnection(member, stranger), false)
+    assert.equal(member.node.trust.isMember(strangerKey.id), false)
+    assert.equal(stranger.node.started, true)
   })
 
   it('ignores gossip and sync from a non-member', async () => {
     const fleet = createTestFleet({ members: 1 })
-    const member = await nodes.start(fleet, fleet.members[0])
+    const member = await nodes.start(fleet, fleet.members[0], { membershipGraceMs: LONG_GRACE_MS })
     const intent = signIntent(fleet)
     await member.node.publish(intent)
+    const judgments = recordJudgments(member, member.node.protocols.topics.report)
     const strangerKey = generateKey()
     const stranger = await nodes.start(fleet, { key: strangerKey, name: 'stranger', certificate: fleet.members[0].certificate }, {
       bootstrap: member.node.getMultiaddrs()
     })
-    await waitUntil(() => stranger.node.connectedMembers().includes(member.member.key.id), 5_000, 'member seen by stranger')
+    await waitUntil(() => stranger.node.connectedMembers().includes(member.member.key.id), 10_000, 'member seen by stranger')
     const summary = await stranger.node.syncWith(member.member.key.id)
     assert.equal(summary, undefined)
     assert.equal(await stranger.store.has(intent.id), false)
@@ -95,15 +131,16 @@ describe('membership gate', function () {
       profiles: []
     }, [strangerKey])
     await stranger.store.put(own, { via: 'local', receivedAt: new Date().toISOString() })
+    await gossipReady(stranger, [member])
     await (stranger.node.libp2p as any).services.pubsub.publish(stranger.node.protocols.topics.report, own.bytes)
-    const marker = signIntent(fleet)
-    await member.node.publish(marker)
+    await waitUntil(() => judgments.some(({ from }) => from === strangerKey.id), 10_000, 'report judged')
+    assert.deepEqual(judgments.map(({ result }) => result), [TopicValidatorResult.Ignore])
     assert.equal(await member.store.has(own.id), false)
   })
 
   it('aborts gated protocols for a non-member', async () => {
     const fleet = createTestFleet({ members: 1 })
-    const member = await nodes.start(fleet, fleet.members[0])
+    const member = await nodes.start(fleet, fleet.members[0], { membershipGraceMs: LONG_GRACE_MS })
     let served = 0
     await member.node.handle('/sower/test-fleet/closure/1.0.0', async (stream) => {
       served++
@@ -112,10 +149,11 @@ describe('membership gate', function () {
     const stranger = await nodes.start(fleet, { key: generateKey(), name: 'stranger', certificate: fleet.members[0].certificate }, {
       bootstrap: member.node.getMultiaddrs()
     })
-    await waitUntil(() => stranger.node.connectedMembers().length === 1, 5_000, 'connection')
+    await waitUntil(() => stranger.node.connectedMembers().length === 1, 10_000, 'connection')
     const stream = await stranger.node.dialProtocol(member.member.key.id, '/sower/test-fleet/closure/1.0.0')
-    await assert.rejects(lpStream(stream).read({ signal: AbortSignal.timeout(2_000) }))
+    await assert.rejects(lpStream(stream).read({ signal: AbortSignal.timeout(5_000) }), isReset)
     assert.equal(served, 0)
+    assert.equal(hasConnection(member, stranger), true)
     await assert.rejects(member.node.dialProtocol(stranger.member.key.id, '/sower/test-fleet/closure/1.0.0'), NotMemberError)
   })
 
@@ -166,11 +204,14 @@ describe('membership gate', function () {
 
   it('drops a report in the hello of a non-member', async () => {
     const fleet = createTestFleet({ members: 2 })
-    const member = await nodes.start(fleet, fleet.members[0], { certificates: fleet.members.map(({ certificate }) => certificate) })
+    const member = await nodes.start(fleet, fleet.members[0], {
+      certificates: fleet.members.map(({ certificate }) => certificate),
+      membershipGraceMs: LONG_GRACE_MS
+    })
     const stranger = await nodes.start(fleet, { key: generateKey(), name: 'stranger', certificate: fleet.members[0].certificate }, {
       bootstrap: member.node.getMultiaddrs()
     })
-    await waitUntil(() => hasConnection(stranger, member), 5_000, 'connection')
+    await waitUntil(() => hasConnection(stranger, member), 10_000, 'connection')
     const report = reportBy(fleet, fleet.members[1].key)
     await sendRawHello(stranger, member, [report.bytes])
     assert.equal(await member.store.has(report.id), false)
