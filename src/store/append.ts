@@ -10,6 +10,18 @@ import type { AppendBody, PutResult } from './types.ts'
 import type { Writer } from './writer.ts'
 
 /**
+ * Checks that run inside the append queue of one key, set with
+ * `RecordStore.guardAppends`. Because they run in the queue, appends that
+ * wait in `beforeAppend` keep their order.
+ */
+export interface AppendGuard {
+  /** Resolves when the key's next record may be signed; a rejection fails the append before anything is signed. */
+  beforeAppend: () => Promise<void>
+  /** Runs once the record is durable and before `append` resolves; an error is logged and the append still succeeds. */
+  afterAppend: (record: SignedRecord) => Promise<void>
+}
+
+/**
  * Appends records to local feeds. Appends by one key run one at a time, so
  * each one reads the seq and id that the previous one stored, and
  * concurrent calls never fork the feed.
@@ -19,6 +31,7 @@ export class FeedAppender {
   readonly #writer: Writer
   readonly #log: Logger
   readonly #queues = new Map<string, Promise<void>>()
+  readonly #guards = new Map<string, AppendGuard>()
 
   constructor (tables: Tables, writer: Writer, log: Logger) {
     this.#tables = tables
@@ -30,12 +43,33 @@ export class FeedAppender {
     if (type === 'root') {
       throw new StoreAppendError('a root is signed by a threshold of admins; sign it with signRecord and store it with put')
     }
-    return await this.#inQueue(key.id, async () => await this.#appendNow(type, body, key))
+    return await this.#inQueue(key.id, async () => await this.#appendGuarded(type, body, key))
+  }
+
+  /** Sets the guard of `author`'s appends, or removes it with `undefined`. */
+  guard (author: string, guard: AppendGuard | undefined): void {
+    if (guard == null) {
+      this.#guards.delete(author)
+    } else {
+      this.#guards.set(author, guard)
+    }
   }
 
   /** Resolves once every append started so far has finished. */
   async idle (): Promise<void> {
     await Promise.all(this.#queues.values())
+  }
+
+  async #appendGuarded<T extends RecordType> (type: T, body: AppendBody<T>, key: SigningKey): Promise<SignedRecord<T>> {
+    const guard = this.#guards.get(key.id)
+    await guard?.beforeAppend()
+    const record = await this.#appendNow(type, body, key)
+    try {
+      await guard?.afterAppend(record)
+    } catch (err) {
+      this.#log.error({ err, record: record.id }, 'the append guard failed after a record was stored')
+    }
+    return record
   }
 
   async #appendNow<T extends RecordType> (type: T, body: AppendBody<T>, key: SigningKey): Promise<SignedRecord<T>> {

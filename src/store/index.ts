@@ -10,6 +10,7 @@ import { EMPTY_FEED } from './feed.ts'
 import type { FeedState } from './feed.ts'
 import { decodeFeedEntry, feedKey, joinKey, lastPart, prefixRange } from './key-layout.ts'
 import { FeedAppender } from './append.ts'
+import type { AppendGuard } from './append.ts'
 import { checkSchemaVersion, loadMemory, openDatabase } from './open.ts'
 import { READ_PAGE_RECORDS, RecordReader } from './reader.ts'
 import { Staging } from './staging.ts'
@@ -31,6 +32,7 @@ export type { DeploymentSummary, DeploymentWait, PolicyEnd, Trigger } from './de
 export { isOpenDeployment } from './deployment-summary.ts'
 export type { DeploymentRef, GardenRole, GardenSummary, IntentRelease, IntentSummary } from './summaries.ts'
 export type { FeedState } from './feed.ts'
+export type { AppendGuard } from './append.ts'
 export type { LocalSublevel } from './tables.ts'
 export { GROUP_MAX_RECORDS } from './writer.ts'
 export { COMPACTION_BATCH_RECORDS } from './compaction.ts'
@@ -197,6 +199,12 @@ export class RecordStore extends EventEmitter<RecordStoreEvents> {
     return this.#feeds().get(author)?.floor ?? EMPTY_FEED.floor
   }
 
+  /** Returns the floor, head and last seq of `author`'s feed in this store, or the empty feed's. */
+  feed (author: string): FeedState {
+    this.#assertOpen()
+    return { ...this.#feeds().get(author) ?? EMPTY_FEED }
+  }
+
   /** Stored records of `author` from `fromSeq` on, ascending; missing positions are left out. */
   async range (author: string, fromSeq: number, limit: number): Promise<SignedRecord[]> {
     this.#assertOpen()
@@ -289,6 +297,16 @@ export class RecordStore extends EventEmitter<RecordStoreEvents> {
   async append<T extends RecordType> (type: T, body: AppendBody<T>, key: SigningKey): Promise<SignedRecord<T>> {
     this.#assertOpen()
     return await this.#appender.append(type, body, key)
+  }
+
+  /**
+   * Sets a guard that every later append by the key `author` passes: it may
+   * hold appends back, in order, or fail them before they are signed.
+   * `undefined` removes it.
+   */
+  guardAppends (author: string, guard: AppendGuard | undefined): void {
+    this.#assertOpen()
+    this.#appender.guard(author, guard)
   }
 
   /**
