@@ -274,7 +274,7 @@ export async function serveSync (components: SyncComponents, init: SyncInit, str
       if (authors > init.requestMaxAuthors) {
         throw new ProtocolError(`request names ${authors} authors, more than ${init.requestMaxAuthors}`, 'ERR_TOO_LARGE')
       }
-      const batch = await selectBatch(components, init, new Map(Object.entries(request.after)), request)
+      const batch = await selectBatch(components, init, new Map(Object.entries(request.after)), request, peer)
       const next: Record<string, number> = {}
       const floors: Record<string, number> = {}
       for (const record of batch.records) {
@@ -302,14 +302,17 @@ export async function serveSync (components: SyncComponents, init: SyncInit, str
 
 /**
  * Picks records the caller lacks: the root chain first, then admin feeds,
- * then everyone else, so that authority is known before what depends on it.
+ * so that authority is known before what depends on it, then the caller's
+ * own feed, then everyone else. A caller that lost its store gets its own
+ * feed back early, before it signs its next record.
  */
-async function selectBatch (components: SyncComponents, init: SyncInit, after: Map<string, number>, range: AuthorRange): Promise<{ records: StoredBytes[], more: boolean }> {
+async function selectBatch (components: SyncComponents, init: SyncInit, after: Map<string, number>, range: AuthorRange,
+  caller: string): Promise<{ records: StoredBytes[], more: boolean }> {
   // Not the heads: records past a gap in our feed may be exactly what the caller lacks.
   const lastSeqs = await components.store.lastSeqs()
   const records: StoredBytes[] = []
   let bytes = 0
-  for (const author of orderAuthors([...lastSeqs.keys()].filter(author => inRange(author, range)), components.trust)) {
+  for (const author of orderAuthors([...lastSeqs.keys()].filter(author => inRange(author, range)), components.trust, caller)) {
     const from = (after.get(author) ?? 0) + 1
     if ((lastSeqs.get(author) ?? 0) < from) {
       continue
@@ -328,9 +331,17 @@ async function selectBatch (components: SyncComponents, init: SyncInit, after: M
   return { records, more: false }
 }
 
-function orderAuthors (authors: string[], trust: TrustState): string[] {
+function orderAuthors (authors: string[], trust: TrustState, caller: string): string[] {
   const admins = new Set(trust.root.body.admins.map(admin => admin.key))
-  const rank = (author: string): number => author === 'root' ? 0 : admins.has(author) ? 1 : 2
+  const rank = (author: string): number => {
+    if (author === 'root') {
+      return 0
+    }
+    if (admins.has(author)) {
+      return 1
+    }
+    return author === caller ? 2 : 3
+  }
   return authors.sort((a, b) => rank(a) - rank(b))
 }
 

@@ -83,4 +83,29 @@ describe('sync', function () {
     await a.node.start()
     await waitUntil(async () => await b.store.has(second.id), 20_000, 'record past the first request')
   })
+
+  it('serves the caller\'s feed first', async () => {
+    const fleet = createTestFleet({ members: 4 })
+    const certificates = fleet.members.map(member => member.certificate)
+    const [caller, server, ...others] = fleet.members
+    const b = await nodes.start(fleet, server, { certificates, syncBatchMaxRecords: 1 })
+    for (const member of others) {
+      await put(b, report(member, fleet))
+    }
+    const own = [report(caller, fleet)]
+    own.push(report(caller, fleet, 2, own[0].id))
+    for (const record of own) {
+      await put(b, record)
+    }
+    const a = await nodes.create(fleet, caller, { certificates, bootstrap: b.node.getMultiaddrs() })
+    const authors: string[] = []
+    a.store.on('record', record => {
+      if (record.type === 'report') {
+        authors.push(record.author)
+      }
+    })
+    await a.node.start()
+    await waitUntil(() => authors.length === own.length + others.length, 15_000, 'every report')
+    assert.deepEqual(authors.slice(0, own.length), own.map(() => caller.key.id))
+  })
 })
