@@ -10,7 +10,7 @@ import { readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { keyFromPem } from '../src/keys/index.ts'
 import type { SigningKey } from '../src/keys/index.ts'
-import { SIGNING_DOMAIN, decodeRecord, deploymentId, sha256, signRecord, signingBytes } from '../src/records/index.ts'
+import { SIGNING_DOMAIN, decodeRecord, deploymentId, sha256, signRecord, signingBytes, toEvidence } from '../src/records/index.ts'
 import type { BodyTypes, RecordType, SignedRecord } from '../src/records/index.ts'
 
 const ROOT_FOLDER = join(import.meta.dirname, '..')
@@ -125,6 +125,7 @@ export function buildVectors (keys: Record<KeyName, SigningKey>): Vectors {
   const report = add('report', 'report', reportBody(keys), ['garden-1'])
   const dep = deploymentId(deploy.id, 'web', keys['garden-1'].id)
   const event = add('event-jcs', 'event', eventBody(keys, report.id, deploy.id, dep), ['garden-1'], eventBodyText(keys, report.id, deploy.id, dep))
+  // The two scoped intents are both at seq 1 of admin-3's feed: a fork, which the alert carries in full.
   add('alert', 'alert', {
     fleet: 'vectors',
     author: keys['garden-1'].id,
@@ -134,7 +135,8 @@ export function buildVectors (keys: Record<KeyName, SigningKey>): Vectors {
     kind: 'fork',
     subject: keys['admin-3'].id,
     subjectSeq: 1,
-    records: [forks[0].id, forks[1].id]
+    records: [forks[0].id, forks[1].id],
+    evidence: [toEvidence(forks[0]), toEvidence(forks[1])]
   }, ['garden-1'])
 
   return {

@@ -3,7 +3,7 @@ import { SowerError } from '../errors.ts'
 import { verifySignature } from '../keys/index.ts'
 import type { SigningKey } from '../keys/index.ts'
 import { base32, canonicalJson, fromBase64Url, sha256, signingBytes, toBase64Url } from './canonical.ts'
-import { BODY_SCHEMAS, ID_PREFIXES, RECORD_MAX_BYTES, envelopeSchema } from './schemas.ts'
+import { ALERT_MAX_BYTES, BODY_SCHEMAS, ID_PREFIXES, RECORD_MAX_BYTES, envelopeSchema } from './schemas.ts'
 import type { BodyTypes, RecordType } from './schemas.ts'
 
 export interface Signature {
@@ -96,13 +96,27 @@ function feedPosition (type: RecordType, body: any): { author: string, seq: numb
   return { author: body.author, seq: body.seq, prev: body.prev }
 }
 
+/** The end of the canonical envelope of an alert, whose members sort `body`, `signatures`, `type`. */
+const ALERT_ENVELOPE_END = encoder.encode(',"type":"alert"}')
+
+/** Returns the size limit of a record type: `ALERT_MAX_BYTES` for alerts, `RECORD_MAX_BYTES` for the rest. */
+export function recordMaxBytes (type: RecordType): number {
+  return type === 'alert' ? ALERT_MAX_BYTES : RECORD_MAX_BYTES
+}
+
 /**
  * Decodes untrusted bytes into a record: size first, then UTF-8, JSON, the
- * envelope and the body schema of its type. Never throws.
+ * envelope and the body schema of its type. `maxBytes` caps the bytes of
+ * any type. Bytes over `RECORD_MAX_BYTES` are parsed only when they end
+ * like a canonical alert, and a decoded record over the limit of its type
+ * is rejected. Never throws.
  */
-export function decodeRecord (bytes: Uint8Array, maxBytes = RECORD_MAX_BYTES): DecodeResult {
+export function decodeRecord (bytes: Uint8Array, maxBytes = ALERT_MAX_BYTES): DecodeResult {
   if (bytes.byteLength > maxBytes) {
-    return fail('ERR_RECORD_TOO_LARGE', `record of ${bytes.byteLength} bytes exceeds the limit of ${maxBytes} bytes`)
+    return tooLarge(bytes.byteLength, maxBytes)
+  }
+  if (bytes.byteLength > RECORD_MAX_BYTES && !endsWith(bytes, ALERT_ENVELOPE_END)) {
+    return tooLarge(bytes.byteLength, RECORD_MAX_BYTES)
   }
   let json: unknown
   try {
@@ -110,7 +124,20 @@ export function decodeRecord (bytes: Uint8Array, maxBytes = RECORD_MAX_BYTES): D
   } catch (err) {
     return fail('ERR_RECORD_JSON', `record is not UTF-8 JSON: ${(err as Error).message}`)
   }
-  return parseRecord(json)
+  const decoded = parseRecord(json)
+  if (decoded.ok && bytes.byteLength > recordMaxBytes(decoded.record.type)) {
+    return tooLarge(bytes.byteLength, recordMaxBytes(decoded.record.type))
+  }
+  return decoded
+}
+
+function tooLarge (bytes: number, maxBytes: number): { ok: false, error: RecordDecodeError } {
+  return fail('ERR_RECORD_TOO_LARGE', `record of ${bytes} bytes exceeds the limit of ${maxBytes} bytes`)
+}
+
+function endsWith (bytes: Uint8Array, end: Uint8Array): boolean {
+  const start = bytes.byteLength - end.byteLength
+  return start >= 0 && end.every((byte, index) => bytes[start + index] === byte)
 }
 
 /** Validates an already parsed JSON value as a record. Never throws. */

@@ -1,7 +1,15 @@
 import { z } from 'zod'
 
-/** Wire limits. A record over `RECORD_MAX_BYTES` is rejected before it is parsed. */
+/** Wire limits. A record over `RECORD_MAX_BYTES` is rejected before it is parsed, unless it is an alert. */
 export const RECORD_MAX_BYTES = 1024 * 1024
+/**
+ * Bytes of an alert, the largest record type. It carries two records of up
+ * to `RECORD_MAX_BYTES` each as evidence, and its own fields take under
+ * 1,000 bytes even at their longest. It stays below the 2 MiB + 1 KiB line
+ * limit of bundle files and the 4 MiB inbound message limit that
+ * @libp2p/gossipsub takes from it-length-prefixed by default.
+ */
+export const ALERT_MAX_BYTES = 2 * RECORD_MAX_BYTES + 1000
 export const NAME_MAX_CHARS = 64
 export const TEXT_MAX_CHARS = 4096
 export const MANIFEST_MAX_PATHS = 10_000
@@ -240,12 +248,29 @@ export const eventBodySchema = z.strictObject({
     z.union([z.string().max(TEXT_MAX_CHARS), z.number(), z.boolean(), z.null()])).optional()
 })
 
+/**
+ * A record embedded in an alert as evidence: its envelope as a JSON value,
+ * whose JCS form is the record's canonical bytes. The body is checked
+ * against the schema of its type when the evidence is checked, so that an
+ * alert with bad evidence is rejected with a reason that names it.
+ */
+export const evidenceEnvelopeSchema = z.strictObject({
+  type: z.enum(RECORD_TYPES as [RecordType, ...RecordType[]]),
+  body: z.record(z.string(), z.unknown()),
+  signatures: z.array(z.unknown()).min(1).max(SIGNATURES_MAX)
+})
+
+/**
+ * A fork alert: `evidence` contains the two records of `subject` that cannot
+ * belong to one history, and `records` their ids in the same order.
+ */
 export const alertBodySchema = z.strictObject({
   ...feedFields,
   kind: z.literal('fork'),
   subject: peerIdSchema,
   subjectSeq: seqSchema,
-  records: z.array(anyRecordIdSchema).length(2)
+  records: z.array(anyRecordIdSchema).length(2),
+  evidence: z.array(evidenceEnvelopeSchema).length(2)
 })
 
 export const BODY_SCHEMAS = {

@@ -156,7 +156,9 @@ const bodyCases: Array<{ vector: string, name: string, change: (body: any) => vo
   { vector: 'event-jcs', name: 'long detail text', change: body => { body.detail.log = longText }, message: /detail\.log: Too big/ },
   { vector: 'event-jcs', name: 'bad deployment id', change: body => { body.deployment = 'int_' + 'a'.repeat(52) }, message: /deployment: expected a dep_ id/ },
   { vector: 'alert', name: 'one record', change: body => { body.records.pop() }, message: /records: Too small/ },
-  { vector: 'alert', name: 'unknown kind', change: body => { body.kind = 'spam' }, message: /kind: Invalid input: expected "fork"/ }
+  { vector: 'alert', name: 'unknown kind', change: body => { body.kind = 'spam' }, message: /kind: Invalid input: expected "fork"/ },
+  { vector: 'alert', name: 'one evidence record', change: body => { body.evidence.pop() }, message: /evidence: Too small/ },
+  { vector: 'alert', name: 'evidence of no type', change: body => { delete body.evidence[0].type }, message: /evidence\.0\.type: Invalid option/ }
 ]
 
 describe('body schemas', () => {

@@ -1,0 +1,42 @@
+import { forkFields, signRecord } from '../../src/records/index.ts'
+import type { AlertBody, ForkPair, SignedRecord } from '../../src/records/index.ts'
+import type { SigningKey } from '../../src/keys/index.ts'
+import { iso } from './fleet.ts'
+
+/** Signs a report of `key` at `seq`; `agentVersion` distinguishes two reports at one position. */
+export function reportAt (fleet: string, key: SigningKey, seq: number, prev: string | null,
+  agentVersion = '1.0.0', issuedAtMs = Date.now()): SignedRecord<'report'> {
+  return signRecord('report', {
+    fleet,
+    author: key.id,
+    seq,
+    prev,
+    issuedAt: iso(issuedAtMs),
+    agentVersion,
+    addresses: [],
+    subscriptions: [],
+    profiles: []
+  }, [key])
+}
+
+/** Signs two reports of `key` at seq 1: a fork. */
+export function forkOf (fleet: string, key: SigningKey): [SignedRecord<'report'>, SignedRecord<'report'>] {
+  return [reportAt(fleet, key, 1, null, '1.0.0'), reportAt(fleet, key, 1, null, '6.6.6')]
+}
+
+/** Builds the body of a first alert by `reporter` that carries `pair` as evidence. */
+export function alertBody (fleet: string, reporter: SigningKey, pair: ForkPair, issuedAtMs = Date.now()): AlertBody {
+  const fields = forkFields(pair[0], pair[1])
+  if (fields == null) {
+    throw new Error(`records ${pair[0].id} and ${pair[1].id} are no fork`)
+  }
+  return { fleet, author: reporter.id, seq: 1, prev: null, issuedAt: iso(issuedAtMs), kind: 'fork', ...fields }
+}
+
+/** Signs an alert by `reporter`; `change` edits the body before signing, to build bad evidence. */
+export function signAlert (fleet: string, reporter: SigningKey, pair: ForkPair,
+  change: (body: AlertBody) => void = () => {}): SignedRecord<'alert'> {
+  const body = alertBody(fleet, reporter, pair)
+  change(body)
+  return signRecord('alert', body, [reporter])
+}
