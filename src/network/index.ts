@@ -6,6 +6,7 @@ import type { KadDHT } from '@libp2p/kad-dht'
 import { SowerError } from '../errors.ts'
 import type { SigningKey } from '../keys/index.ts'
 import type { Logger } from '../logger.ts'
+import { forkFields } from '../records/index.ts'
 import type { SignedRecord } from '../records/index.ts'
 import type { RecordStore } from '../store/index.ts'
 import { storePathKey } from './dht.ts'
@@ -423,20 +424,34 @@ export class FleetNode extends EventEmitter<FleetNodeEvents> {
     }
   }
 
+  /**
+   * Signs and gossips an alert that carries both records of a fork the
+   * store detected. The store detects at most one fork per author, so a
+   * node raises at most one alert per author. Nodes that learn the fork
+   * from an alert raise none.
+   */
   async #raiseForkAlert (record: SignedRecord, existing: string): Promise<void> {
     if (record.author === 'root') {
       this.#log.error({ record: record.id, existing }, 'two root records share one version')
+      return
+    }
+    if (record.author === this.peerId) {
+      this.#log.error({ record: record.id, existing }, 'our own key signed two histories; this node refuses its own feed from now on')
+      return
+    }
+    const other = await this.#components.store.get(existing)
+    const fields = other == null ? null : forkFields(other, record)
+    if (fields == null) {
+      this.#log.error({ record: record.id, existing }, 'fork alert not raised: the stored record is missing or larger than an alert can carry')
       return
     }
     const alert = await this.#components.store.append('alert', {
       fleet: this.fleet,
       issuedAt: new Date(this.#init.nowMs()).toISOString(),
       kind: 'fork',
-      subject: record.author,
-      subjectSeq: record.seq,
-      records: [existing, record.id]
+      ...fields
     }, this.#components.nodeKey)
-    this.#log.warn({ alert: alert.id, subject: record.author, seq: record.seq }, 'fork alert raised')
+    this.#log.warn({ alert: alert.id, subject: record.author, seq: fields.subjectSeq }, 'fork alert raised')
     this.emit('alert', alert)
     await this.#gossip(alert)
   }

@@ -1,5 +1,5 @@
-import { decodeRecord, deploymentId, verifyRecord } from '../records/index.ts'
-import type { SignedRecord } from '../records/index.ts'
+import { checkForkEvidence, decodeRecord, deploymentId, verifyRecord } from '../records/index.ts'
+import type { ForkPair, SignedRecord, VerifyResult } from '../records/index.ts'
 import { checkFreshness, maySign, verifyRootStep } from '../trust/index.ts'
 import type { RootRecord } from '../trust/index.ts'
 import type { IngestAction, IngestMeta, IngestResult } from './ingest.ts'
@@ -49,9 +49,9 @@ export interface JudgeOptions {
 
 /**
  * Judges a decoded record against our trust state: fleet, deployment of
- * an event, freshness, signature and authority, in that order. Returns
- * null when it may be stored. Publishing runs it on our own records too,
- * so that we never gossip what our peers would reject.
+ * an event, freshness, the evidence of an alert, signatures and authority,
+ * in that order. Returns null when it may be stored. Publishing runs it on
+ * our own records too, so that we never gossip what our peers would reject.
  */
 export function judgeRecord (trust: TrustState, record: SignedRecord, nowMs: number,
   options: JudgeOptions = {}): IngestResult | null {
@@ -60,12 +60,40 @@ export function judgeRecord (trust: TrustState, record: SignedRecord, nowMs: num
     return content
   }
 
+  const evidence = record.type === 'alert' ? checkEvidence(record as SignedRecord<'alert'>) : undefined
+  if (evidence != null && 'action' in evidence) {
+    return evidence
+  }
+
   // [REJECT] a signature that does not verify, or not signed by its author alone
   const verified = verifyRecord(record)
   if (!verified.ok) {
     return result('reject', 'ERR_SIGNATURE', verified.reason, record)
   }
-  return checkAuthority(trust, record)
+  const evidenceSigned = evidence == null ? null : checkEvidenceSignatures(record, evidence.map(verifyRecord))
+  return evidenceSigned ?? checkAuthority(trust, record)
+}
+
+/**
+ * [REJECT] an alert whose evidence is not two records of its subject that
+ * fork one feed. That is a record that does not decode or exceeds the
+ * record limit, another author or fleet, or a position other than
+ * `subjectSeq` (and the seq after it for a broken link). It is also one
+ * record twice, or ids that `records` does not name. Returns the two
+ * records when every rule passes.
+ */
+export function checkEvidence (alert: SignedRecord<'alert'>): ForkPair | IngestResult {
+  const checked = checkForkEvidence(alert.body)
+  return checked.ok ? checked.records : result('reject', checked.code, `alert ${alert.id}: ${checked.reason}`, alert)
+}
+
+/** [REJECT] an alert whose evidence records are not both signed by its subject alone. */
+export function checkEvidenceSignatures (alert: SignedRecord, verified: VerifyResult[]): IngestResult | null {
+  const failed = verified.find(outcome => !outcome.ok)
+  if (failed != null && !failed.ok) {
+    return result('reject', 'ERR_EVIDENCE_SIGNATURE', `alert ${alert.id}: an evidence record is not signed by the subject: ${failed.reason}`, alert)
+  }
+  return null
 }
 
 /** Judges what needs neither signatures nor authority: fleet, deployment of an event and freshness. */

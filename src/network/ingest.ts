@@ -1,8 +1,8 @@
 import type { Logger } from '../logger.ts'
-import { RECORD_MAX_BYTES } from '../records/index.ts'
-import type { RecordType, SignedRecord, VerifyResult } from '../records/index.ts'
+import { ALERT_MAX_BYTES } from '../records/index.ts'
+import type { ForkPair, RecordType, SignedRecord, VerifyResult } from '../records/index.ts'
 import type { PutResult, ReceivedVia, RecordStore, StoredMeta } from '../store/index.ts'
-import { checkAuthority, checkBytes, checkContent, isExpired, result } from './ingest-rules.ts'
+import { checkAuthority, checkBytes, checkContent, checkEvidence, checkEvidenceSignatures, isExpired, result } from './ingest-rules.ts'
 import { verifyRecords } from './record-signatures.ts'
 import { SignaturePool } from './signature-pool.ts'
 import type { TrustState } from './trust-state.ts'
@@ -44,11 +44,15 @@ export interface IngestComponents {
 }
 
 export interface IngestInit {
-  /** @default RECORD_MAX_BYTES (1 MiB) */
+  /** Bytes of a record of any type; each type has its own limit below it too. @default ALERT_MAX_BYTES (2 MiB + 1000) */
   maxRecordBytes?: number
   /** @default Date.now */
   nowMs?: () => number
-  /** Called when the store reports a fork, with the record that completed it and the id it collides with. */
+  /**
+   * Called when the store detects a fork, with the record that completed it
+   * and the id it collides with. A fork learned from an alert's evidence
+   * does not call it.
+   */
   onFork?: (record: SignedRecord, existing: string) => Promise<void>
   /**
    * Called after a record was stored and the trust state updated. `expired`
@@ -110,7 +114,7 @@ export function createBatchIngest (components: IngestComponents, init: IngestIni
   const context: Context = {
     ...components,
     signatures: components.signatures ?? new SignaturePool({ workers: 0, logger: components.logger }),
-    maxRecordBytes: init.maxRecordBytes ?? RECORD_MAX_BYTES,
+    maxRecordBytes: init.maxRecordBytes ?? ALERT_MAX_BYTES,
     nowMs: init.nowMs ?? Date.now,
     onFork: init.onFork,
     onAccept: init.onAccept
@@ -131,6 +135,10 @@ interface Candidate {
   content: IngestResult | null
   /** Set when `content` is null. */
   signature?: VerifyResult
+  /** The two records of an alert's evidence, once they passed the rules that need no signature. */
+  evidence?: ForkPair
+  /** Outcome of the signature check of `evidence`; null when both verify. */
+  evidenceSignature?: IngestResult | null
   /** An expired intent that is stored as history. */
   expired: boolean
 }
@@ -191,17 +199,38 @@ function judgeContent (context: Context, candidates: Candidate[], meta: IngestMe
     try {
       candidate.content = checkContent(context.trust, candidate.record, nowMs, { keepExpired })
       candidate.expired = keepExpired && candidate.content == null && isExpired(candidate.record, nowMs)
+      if (candidate.content == null && candidate.record.type === 'alert') {
+        judgeEvidence(candidate)
+      }
     } catch (err) {
       candidate.content = internalFailure(context, err, meta, candidate.record)
     }
   }
 }
 
-/** Verifies the signatures of every candidate whose content passed, in parallel. */
+function judgeEvidence (candidate: Candidate): void {
+  const evidence = checkEvidence(candidate.record as SignedRecord<'alert'>)
+  if ('action' in evidence) {
+    candidate.content = evidence
+  } else {
+    candidate.evidence = evidence
+  }
+}
+
+/** Verifies the signatures of every candidate whose content passed, and of alert evidence, in parallel. */
 async function checkSignatures (context: Context, candidates: Candidate[]): Promise<void> {
   const judgeable = candidates.filter(candidate => candidate.content == null)
-  const verified = await verifyRecords(judgeable.map(({ record }) => record), context.signatures)
-  judgeable.forEach((candidate, position) => { candidate.signature = verified[position] })
+  const records = judgeable.flatMap(({ record, evidence }) => [record, ...evidence ?? []])
+  const verified = await verifyRecords(records, context.signatures)
+  let position = 0
+  for (const candidate of judgeable) {
+    candidate.signature = verified[position++]
+    if (candidate.evidence != null) {
+      const count = candidate.evidence.length
+      candidate.evidenceSignature = checkEvidenceSignatures(candidate.record, verified.slice(position, position + count))
+      position += count
+    }
+  }
 }
 
 /** Splits candidates into groups that are judged and stored one after the other: each trust record alone, then the rest. */
@@ -231,7 +260,7 @@ async function judgeAndStore (context: Context, group: Candidate[], meta: Ingest
     receivedAt: new Date(context.nowMs()).toISOString(),
     ...(meta.from != null ? { from: meta.from } : {})
   }
-  const puts = await Promise.allSettled(passed.map(async ({ record }) => await context.store.put(record, stored)))
+  const puts = await Promise.allSettled(passed.map(async candidate => await storeCandidate(context, candidate, stored)))
   for (const [position, { index, record, expired }] of passed.entries()) {
     const put = puts[position]
     try {
@@ -246,7 +275,7 @@ async function judgeAndStore (context: Context, group: Candidate[], meta: Ingest
 }
 
 /** Returns the outcome of the first rule after "already stored" that decides, or null when the record may be stored. */
-function judgeInOrder (context: Context, { record, content, signature }: Candidate): IngestResult | null {
+function judgeInOrder (context: Context, { record, content, signature, evidenceSignature }: Candidate): IngestResult | null {
   // [IGNORE] author refused after a fork: its records are evidence, not news
   if (context.store.isRefused(record.author)) {
     return result('ignore', 'ERR_AUTHOR_REFUSED', `author ${record.author} is refused after a fork`, record)
@@ -262,8 +291,29 @@ function judgeInOrder (context: Context, { record, content, signature }: Candida
     return result('reject', 'ERR_SIGNATURE', signature?.reason ?? 'signatures not checked', record)
   }
 
+  // [REJECT] alert evidence not signed by the subject alone
+  if (evidenceSignature != null) {
+    return evidenceSignature
+  }
+
   // [REJECT] / [IGNORE] signer without the authority for this record
   return checkAuthority(context.trust, record)
+}
+
+/**
+ * Stores a record that passed every rule. The fork that an alert proves is
+ * stored first, so that the subject is refused before the alert is known:
+ * an alert stored without its fork would never be judged again.
+ */
+async function storeCandidate (context: Context, { record, evidence }: Candidate, stored: StoredMeta): Promise<PutResult> {
+  if (evidence != null) {
+    const learned = await context.store.putReportedFork({ records: evidence, alert: record.id, reportedBy: record.author }, stored)
+    if (learned.status === 'fork') {
+      context.logger.warn({ author: evidence[0].author, seq: evidence[1].seq, records: evidence.map(({ id }) => id), alert: record.id, reportedBy: record.author },
+        'fork learned from an alert; the author is refused from now on')
+    }
+  }
+  return await context.store.put(record, stored)
 }
 
 async function settle (context: Context, record: SignedRecord, meta: IngestMeta, stored: PutResult, expired: boolean): Promise<IngestResult> {

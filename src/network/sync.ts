@@ -1,7 +1,7 @@
 import type { Connection, Stream } from '@libp2p/interface'
 import { z } from 'zod'
 import type { Logger } from '../logger.ts'
-import { RECORD_MAX_BYTES, peerIdSchema } from '../records/index.ts'
+import { ALERT_MAX_BYTES, peerIdSchema } from '../records/index.ts'
 import type { RecordStore, StoredBytes } from '../store/index.ts'
 import { FrameStream, ProtocolError, encodeJson } from './frames.ts'
 import type { IngestBatch, IngestResult } from './ingest.ts'
@@ -200,7 +200,8 @@ export function unpackRecords (frame: Uint8Array, count: number): Uint8Array[] {
     }
     const length = view.getUint32(offset)
     offset += 4
-    if (length > RECORD_MAX_BYTES || offset + length > frame.byteLength) {
+    // An alert is the largest record type; decoding checks the limit of each type.
+    if (length > ALERT_MAX_BYTES || offset + length > frame.byteLength) {
       throw new ProtocolError(`record ${i} of the batch claims ${length} bytes, more than the frame or the record limit`)
     }
     records.push(frame.subarray(offset, offset + length))
@@ -347,7 +348,7 @@ function orderAuthors (authors: string[], trust: TrustState, caller: string): st
 
 function responseFrames (stream: Stream, init: SyncInit): FrameStream {
   // One batch may end with a record that crosses the byte limit.
-  const batchMaxBytes = init.batchMaxBytes + RECORD_MAX_BYTES + 4 * init.batchMaxRecords
+  const batchMaxBytes = init.batchMaxBytes + ALERT_MAX_BYTES + 4 * init.batchMaxRecords
   return new FrameStream(stream, {
     maxFrameBytes: batchMaxBytes,
     maxTotalBytes: batchMaxBytes + SYNC_REQUEST_MAX_BYTES,

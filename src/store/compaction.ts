@@ -19,18 +19,25 @@ export interface CompactionStep {
   done: boolean
 }
 
-/** Record types that compaction never drops: trust and intents are small and needed forever. */
-const DROPPABLE_TYPES = new Set(['report', 'event'])
+/**
+ * Record types that compaction may drop. Roots, certificates, revocations
+ * and intents are small and needed forever. An alert may go once it is past
+ * the age limit: its fork stays in the store's `forks` and `refused` tables,
+ * which compaction never touches.
+ */
+const DROPPABLE_TYPES = new Set(['report', 'event', 'alert'])
 
 /**
  * Stages the next compaction step of one feed. Compaction only drops a
  * prefix of a feed, from its floor up to the first record that must stay,
  * so the floor alone tells sync which positions are gone. The scan stops at
- * the first record that is within the limits, is not a report or an event,
- * is its garden's latest report, is an event of an open deployment (no
- * result and not ended by its policy), or is the feed's newest record (the
- * next record links to it). It also stops at the first missing position,
- * which sync still has to fetch.
+ * the first record that must stay:
+ * - a record within the limits, or an alert within the age limit;
+ * - a type other than report, event or alert;
+ * - its garden's latest report;
+ * - an event of an open deployment (no result and not ended by its policy);
+ * - the feed's newest record, because the next record links to it.
+ * It also stops at the first missing position, which sync still has to fetch.
  */
 export async function stageCompaction (
   staging: Staging, tables: Tables, author: string, limits: CompactionLimits, nowMs: number, log: Logger
@@ -74,8 +81,16 @@ function finish (
   return { dropped: floor - feed.floor, done }
 }
 
+/**
+ * Decides whether a record is past the limits. An alert counts by age
+ * alone: the count limit could drop it within days on a busy garden, and
+ * nodes that were offline meanwhile would never receive it by sync.
+ */
 function isExpired (record: SignedRecord, feed: FeedState, limits: CompactionLimits, nowMs: number): boolean {
   const tooOld = limits.maxAgeMs != null && Date.parse(issuedAtOf(record)) < nowMs - limits.maxAgeMs
+  if (record.type === 'alert') {
+    return tooOld
+  }
   const tooMany = limits.maxRecordsPerAuthor != null && record.seq <= feed.last - limits.maxRecordsPerAuthor
   return tooOld || tooMany
 }
@@ -83,6 +98,9 @@ function isExpired (record: SignedRecord, feed: FeedState, limits: CompactionLim
 async function mustKeep (staging: Staging, tables: Tables, record: SignedRecord): Promise<boolean> {
   if (!DROPPABLE_TYPES.has(record.type)) {
     return true
+  }
+  if (record.type === 'alert') {
+    return false
   }
   if (record.type === 'report') {
     const garden = await staging.get(tables.gardens, record.author)

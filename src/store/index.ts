@@ -23,7 +23,8 @@ import type { Database, LocalSublevel, Table, Tables } from './tables.ts'
 import { Writer } from './writer.ts'
 import type { CommittedPut } from './writer.ts'
 import type {
-  AppendBody, CompactionLimits, DeploymentQuery, ForkEvidence, ListOptions, PutResult, RecordStoreEvents, StoredMeta
+  AppendBody, CompactionLimits, DeploymentQuery, ForkEvidence, ListOptions, PutResult, RecordStoreEvents, ReportedFork,
+  StoredMeta
 } from './types.ts'
 
 export * from './errors.ts'
@@ -179,6 +180,18 @@ export class RecordStore extends EventEmitter<RecordStoreEvents> {
   async putMany (entries: Array<{ record: SignedRecord, meta: StoredMeta }>): Promise<PutResult[]> {
     this.#assertOpen()
     return await Promise.all(entries.map(async ({ record, meta }) => await this.#writer.put(record, meta)))
+  }
+
+  /**
+   * Records a fork that an alert proved and refuses its author, in one
+   * durable batch. The caller has verified that both records are signed by
+   * their author. Neither record enters the author's feed, indexes or
+   * views. Returns `fork` (the `fork` event fires) or `refused` when the
+   * author is refused already.
+   */
+  async putReportedFork (fork: ReportedFork, meta: StoredMeta): Promise<PutResult> {
+    this.#assertOpen()
+    return await this.#writer.putReportedFork(fork, meta)
   }
 
   /** Per author: the highest seq such that every seq from the author's floor up to it is stored. */
@@ -455,12 +468,13 @@ export class RecordStore extends EventEmitter<RecordStoreEvents> {
   }
 
   /**
-   * Drops old reports and events within `limits` and returns how many were
-   * dropped. Each feed loses a prefix only, and its floor records where the
-   * kept part starts. It never drops roots, certificates, revocations,
-   * intents, alerts, a garden's latest report, events of an open deployment
-   * (no result and not ended by its policy), a feed's newest record, or
-   * anything of a refused author.
+   * Drops old reports, events and alerts within `limits` and returns how
+   * many were dropped. Alerts go by `maxAgeMs` alone. Each feed loses a
+   * prefix only, and its floor records where the kept part starts. It never
+   * drops roots, certificates, revocations, intents, a garden's latest
+   * report, events of an open deployment (no result and not ended by its
+   * policy), a feed's newest record, anything of a refused author, or the
+   * evidence of a fork.
    * A `close()` meanwhile stops it after the current batch.
    */
   async compact (limits: CompactionLimits, nowMs = Date.now()): Promise<number> {

@@ -1,3 +1,4 @@
+import { describeFork } from '../records/index.ts'
 import type { SignedRecord } from '../records/index.ts'
 import { EMPTY_FEED, advanceFeed, findConflict } from './feed.ts'
 import type { Conflict } from './feed.ts'
@@ -5,7 +6,7 @@ import { indexEntries } from './indexes.ts'
 import { encodeFeedEntry, feedKey, joinKey, seqKey } from './key-layout.ts'
 import type { Staging } from './staging.ts'
 import type { Tables } from './tables.ts'
-import type { ForkEvidence, PutResult, StoredMeta } from './types.ts'
+import type { ForkEvidence, PutResult, ReportedFork, StoredMeta } from './types.ts'
 import { applyToViews } from './views.ts'
 
 export interface StageOutcome {
@@ -67,6 +68,45 @@ function stageFork (staging: Staging, tables: Tables, record: SignedRecord, meta
   }
   staging.put(tables.refused, record.author, evidence)
   return { result: { status: 'fork', existing: conflict.existing }, evidence }
+}
+
+/**
+ * Stages a fork that an alert proved, as `stageFork` does for a detected
+ * one: both records kept by id and listed in `forks`, and the author
+ * refused. Neither record enters the feed, the indexes or the views,
+ * because no one judged its authority, so a record that is stored only as
+ * evidence never changes a summary or the membership. Positions below the
+ * author's floor count too. An author who is refused already keeps the
+ * evidence of the fork that refused it.
+ */
+export async function stageReportedFork (staging: Staging, tables: Tables, fork: ReportedFork, meta: StoredMeta): Promise<StageOutcome> {
+  const [first, second] = fork.records
+  const reason = describeFork(fork.records)
+  if (reason == null) {
+    throw new TypeError(`invalid fork evidence: records ${first.id} and ${second.id} can belong to one history`)
+  }
+  const refusal = await staging.get(tables.refused, first.author)
+  if (refusal != null) {
+    return { result: { status: 'refused', reason: describeRefusal(refusal) } }
+  }
+  for (const record of fork.records) {
+    if (await staging.get(tables.records, record.id) == null) {
+      staging.put(tables.records, record.id, record.bytes)
+      staging.put(tables.meta, record.id, meta)
+    }
+    staging.put(tables.forks, joinKey(record.author, seqKey(record.seq), record.id), '')
+  }
+  const evidence: ForkEvidence = {
+    author: first.author,
+    seq: second.seq,
+    records: [first.id, second.id],
+    reason,
+    detectedAt: new Date().toISOString(),
+    alert: fork.alert,
+    reportedBy: fork.reportedBy
+  }
+  staging.put(tables.refused, first.author, evidence)
+  return { result: { status: 'fork', existing: first.id }, evidence }
 }
 
 /** Reads in a few calls what `stageRecord` will read for a group of records. */

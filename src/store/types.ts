@@ -1,4 +1,4 @@
-import type { BodyTypes, RecordType, SignedRecord } from '../records/index.ts'
+import type { BodyTypes, ForkPair, RecordType, SignedRecord } from '../records/index.ts'
 
 export type ReceivedVia = 'local' | 'gossip' | 'sync' | 'bundle'
 
@@ -29,6 +29,18 @@ export interface ForkEvidence {
   records: [string, string]
   reason: string
   detectedAt: string
+  /** The alert that proved the fork, when another node detected it and this node learned it from the alert. */
+  alert?: string
+  /** Author of that alert. */
+  reportedBy?: string
+}
+
+/** A fork that an alert proved, with records whose signatures the caller verified. */
+export interface ReportedFork {
+  /** The two records, the lower seq first. */
+  records: ForkPair
+  alert: string
+  reportedBy: string
 }
 
 export interface RecordStoreEvents {
@@ -44,9 +56,9 @@ type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K>
 export type AppendBody<T extends RecordType> = DistributiveOmit<BodyTypes[T], 'author' | 'seq' | 'prev'>
 
 export interface CompactionLimits {
-  /** Drop reports and events issued more than this long ago. */
+  /** Drop reports, events and alerts issued more than this long ago. */
   maxAgeMs?: number
-  /** Keep at most this many of the newest feed positions per author. */
+  /** Keep at most this many of the newest feed positions per author; alerts are dropped by age only. */
   maxRecordsPerAuthor?: number
 }
 

@@ -1,10 +1,10 @@
 import type { Logger } from '../logger.ts'
 import type { SignedRecord } from '../records/index.ts'
-import { prefetchGroup, stageRecord } from './put.ts'
+import { prefetchGroup, stageRecord, stageReportedFork } from './put.ts'
 import type { StageOutcome } from './put.ts'
 import { Staging } from './staging.ts'
 import type { Database, Tables } from './tables.ts'
-import type { PutResult, StoredMeta } from './types.ts'
+import type { PutResult, ReportedFork, StoredMeta } from './types.ts'
 
 /** Records written in one LevelDB batch at most; puts that queue up meanwhile share a batch. */
 export const GROUP_MAX_RECORDS = 2048
@@ -12,6 +12,8 @@ export const GROUP_MAX_RECORDS = 2048
 interface PendingPut {
   record: SignedRecord
   meta: StoredMeta
+  /** Set for a fork that an alert proved; `record` is then its second record. */
+  fork?: ReportedFork
   resolve: (result: PutResult) => void
   reject: (err: unknown) => void
 }
@@ -60,6 +62,14 @@ export class Writer {
   async put (record: SignedRecord, meta: StoredMeta): Promise<PutResult> {
     return await new Promise<PutResult>((resolve, reject) => {
       this.#pending.push({ record, meta, resolve, reject })
+      this.#scheduleGroup()
+    })
+  }
+
+  /** Queues a fork that an alert proved, in the next group like any put. */
+  async putReportedFork (fork: ReportedFork, meta: StoredMeta): Promise<PutResult> {
+    return await new Promise<PutResult>((resolve, reject) => {
+      this.#pending.push({ record: fork.records[1], meta, fork, resolve, reject })
       this.#scheduleGroup()
     })
   }
@@ -160,7 +170,9 @@ export class Writer {
   async #stageOne (staging: Staging, put: PendingPut): Promise<StageOutcome | undefined> {
     const child = staging.child()
     try {
-      const outcome = await stageRecord(child, this.#init.tables, put.record, put.meta)
+      const outcome = put.fork != null
+        ? await stageReportedFork(child, this.#init.tables, put.fork, put.meta)
+        : await stageRecord(child, this.#init.tables, put.record, put.meta)
       child.commit()
       return outcome
     } catch (err) {

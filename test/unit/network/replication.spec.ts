@@ -224,5 +224,6 @@ describe('replication', function () {
     assert.equal(raised.body.subject, author.key.id)
     assert.deepEqual([...raised.body.records].sort(), [first.id, second.id].sort())
     await allStore([a], raised.id)
+    assert.equal(a.store.isRefused(author.key.id), true)
   })
 })

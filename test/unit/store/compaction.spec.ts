@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict'
 import { generateKey } from '../../../src/keys/index.ts'
-import { deploymentId } from '../../../src/records/index.ts'
-import type { SignedRecord } from '../../../src/records/index.ts'
+import { deploymentId, forkFields } from '../../../src/records/index.ts'
+import type { ForkFields, SignedRecord } from '../../../src/records/index.ts'
 import { COMPACTION_BATCH_RECORDS } from '../../../src/store/index.ts'
 import type { RecordStore } from '../../../src/store/index.ts'
 import { FLEET, FeedSigner, T0_MS, at, deployBody, eventBody, metaAt, reportBody } from './records.ts'
@@ -210,5 +210,48 @@ describe('RecordStore compaction', () => {
 
     assert.equal(dropped, count - 5 + 3, 'this feed and three records of the garden feed')
     assert.equal(await store.floor(other.key.id), count - 4)
+  })
+
+  describe('alerts', () => {
+    /** A garden feed: seq 1 an old report, 2 an alert issued at `alertOffsetMs`, 3-4 reports after it. */
+    async function feedWithAlert (alertOffsetMs: number): Promise<{ signer: FeedSigner, alert: SignedRecord }> {
+      const signer = new FeedSigner(generateKey())
+      const fork = [0, 1].map(index => garden.signAt('report', reportBody(index, `${index}.0.0`), 1, null))
+      const fields = forkFields(fork[0], fork[1]) as ForkFields
+      const records = [
+        signer.sign('report', reportBody(0)),
+        signer.sign('alert', { fleet: FLEET, issuedAt: at(alertOffsetMs), kind: 'fork', ...fields }),
+        signer.sign('report', reportBody(alertOffsetMs + 1)),
+        signer.sign('report', reportBody(alertOffsetMs + 2))
+      ]
+      await store.putMany(records.map(record => ({ record, meta: metaAt(0) })))
+      return { signer, alert: records[1] }
+    }
+
+    it('compacts past an old alert', async () => {
+      const { signer, alert } = await feedWithAlert(0)
+
+      await store.compact({ maxAgeMs: 1000 }, NOW_MS)
+
+      assert.equal(await store.floor(signer.key.id), 4)
+      assert.equal(await store.has(alert.id), false)
+    })
+
+    it('keeps an alert within the age limit', async () => {
+      const { signer, alert } = await feedWithAlert(NOW_MS - T0_MS)
+
+      await store.compact({ maxAgeMs: 1000 }, NOW_MS)
+
+      assert.equal(await store.floor(signer.key.id), 2)
+      assert.equal(await store.has(alert.id), true)
+    })
+
+    it('keeps an alert past the count limit', async () => {
+      const { signer } = await feedWithAlert(0)
+
+      await store.compact({ maxRecordsPerAuthor: 1 }, NOW_MS)
+
+      assert.equal(await store.floor(signer.key.id), 2)
+    })
   })
 })

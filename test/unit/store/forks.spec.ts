@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict'
 import { generateKey } from '../../../src/keys/index.ts'
-import type { ForkEvidence, RecordStore } from '../../../src/store/index.ts'
-import type { SignedRecord } from '../../../src/records/index.ts'
+import type { ForkEvidence, RecordStore, ReportedFork } from '../../../src/store/index.ts'
+import type { ForkPair, SignedRecord } from '../../../src/records/index.ts'
 import { FeedSigner, metaAt, reportBody } from './records.ts'
 import { TempStores } from './temp-store.ts'
 
@@ -137,5 +137,83 @@ describe('RecordStore forks', () => {
 
     assert.equal(first.seq, 1)
     await assert.rejects(store.append('report', reportBody(1000), feed.key), { code: 'ERR_STORE_APPEND' })
+  })
+
+  describe('reported by an alert', () => {
+    const ALERT = 'alr_' + 'a'.repeat(52)
+    const REPORTER = generateKey().id
+
+    function reported (pair: ForkPair): ReportedFork {
+      return { records: pair, alert: ALERT, reportedBy: REPORTER }
+    }
+
+    it('refuses the author', async () => {
+      const other = feed.signAt('report', reportBody(1500, '9.9.9'), 1, null)
+
+      const result = await store.putReportedFork(reported([records[0], other]), metaAt(0))
+
+      assert.deepEqual(result, { status: 'fork', existing: records[0].id })
+      assert.equal(store.isRefused(feed.key.id), true)
+    })
+
+    it('keeps both records by id only', async () => {
+      const other = feed.signAt('report', reportBody(1500, '9.9.9'), 1, null)
+
+      await store.putReportedFork(reported([records[0], other]), metaAt(0))
+
+      assert.equal((await store.get(records[0].id))?.id, records[0].id)
+      assert.equal((await store.get(other.id))?.id, other.id)
+      assert.equal(await store.getBySeq(feed.key.id, 1), undefined)
+      assert.equal(await store.garden(feed.key.id), undefined)
+    })
+
+    it('keeps the reporter in the evidence', async () => {
+      const other = feed.signAt('report', reportBody(2500), 3, records[0].id)
+
+      await store.putReportedFork(reported([records[1], other]), metaAt(0))
+
+      const [evidence] = await store.refusals()
+      assert.deepEqual(evidence.records, [records[1].id, other.id])
+      assert.equal(evidence.seq, 3)
+      assert.equal(evidence.reason, 'record at seq 3 does not link to the record at seq 2')
+      assert.equal(evidence.alert, ALERT)
+      assert.equal(evidence.reportedBy, REPORTER)
+    })
+
+    it('keeps the stored record in the feed', async () => {
+      await store.putMany(records.slice(0, 2).map(record => ({ record, meta: metaAt(0) })))
+      const other = feed.signAt('report', reportBody(1500, '9.9.9'), 2, records[0].id)
+
+      await store.putReportedFork(reported([records[1], other]), metaAt(0))
+
+      assert.equal((await store.getBySeq(feed.key.id, 2))?.id, records[1].id)
+    })
+
+    it('returns refused for a refused author', async () => {
+      await store.putMany(records.slice(0, 2).map(record => ({ record, meta: metaAt(0) })))
+      await store.put(feed.signAt('report', reportBody(1500), 2, records[0].id), metaAt(0))
+      const other = feed.signAt('report', reportBody(500, '9.9.9'), 1, null)
+
+      const result = await store.putReportedFork(reported([records[0], other]), metaAt(0))
+
+      assert.equal(result.status, 'refused')
+      assert.equal(await store.has(other.id), false)
+      assert.equal((await store.refusals())[0].reportedBy, undefined)
+    })
+
+    it('emits the evidence', async () => {
+      const emitted: ForkEvidence[] = []
+      store.on('fork', evidence => { emitted.push(evidence) })
+
+      await store.putReportedFork(reported([records[0], feed.signAt('report', reportBody(500, '9.9.9'), 1, null)]), metaAt(0))
+
+      assert.equal(emitted.length, 1)
+      assert.equal(emitted[0].alert, ALERT)
+    })
+
+    it('rejects a pair that is no fork', async () => {
+      await assert.rejects(store.putReportedFork(reported([records[0], records[1]]), metaAt(0)), TypeError)
+      assert.equal(store.isRefused(feed.key.id), false)
+    })
   })
 })
