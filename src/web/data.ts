@@ -133,8 +133,9 @@ export class WebData {
   }
 
   /**
-   * Fork alerts: the evidence this node found itself and the alert records
-   * other nodes signed, one entry per author and feed position.
+   * Fork alerts, newest first: the forks this node recorded (detected
+   * itself or learned from an alert's evidence) and the alert records of
+   * other forks, one entry per author and pair of records.
    */
   async alerts (): Promise<AlertView[]> {
     if (this.#alerts == null) {
@@ -151,20 +152,23 @@ export class WebData {
     const [evidence, records, names] = await Promise.all([this.store.refusals(), this.store.alerts(), this.gardenNames()])
     const alerts = new Map<string, AlertView>()
     for (const fork of evidence) {
-      alerts.set(`${fork.author}/${fork.seq}`, {
-        author: fork.author, seq: fork.seq, records: fork.records, reason: fork.reason, detectedAt: fork.detectedAt
-      })
+      alerts.set(forkKey(fork.author, fork.records), withoutUndefined({
+        author: fork.author,
+        seq: fork.seq,
+        records: fork.records,
+        reason: fork.reason,
+        detectedAt: fork.detectedAt,
+        reportedBy: fork.reportedBy,
+        alert: fork.alert
+      }))
     }
-    for (const { body } of records as Array<SignedRecord<'alert'>>) {
-      const key = `${body.subject}/${body.subjectSeq}`
+    for (const { id, body } of records as Array<SignedRecord<'alert'>>) {
+      const key = forkKey(body.subject, body.records)
       if (!alerts.has(key)) {
-        alerts.set(key, { author: body.subject, seq: body.subjectSeq, records: body.records, detectedAt: body.issuedAt, reportedBy: body.author })
+        alerts.set(key, { author: body.subject, seq: body.subjectSeq, records: body.records, detectedAt: body.issuedAt, reportedBy: body.author, alert: id })
       }
     }
-    return [...alerts.values()].map(alert => {
-      const gardenName = names.get(alert.author)
-      return gardenName != null && gardenName !== alert.author ? { ...alert, gardenName } : alert
-    })
+    return [...alerts.values()].map(alert => withNames(alert, names)).sort(compareAlerts)
   }
 
   get logger (): Logger {
@@ -179,4 +183,33 @@ function pushTo (map: Map<string, string[]>, key: string, value: string): void {
   } else {
     list.push(value)
   }
+}
+
+/** Identifies a fork by its author and its two records in either order. */
+function forkKey (author: string, records: readonly string[]): string {
+  return `${author}/${[...records].sort().join(',')}`
+}
+
+function withNames (alert: AlertView, names: ReadonlyMap<string, string>): AlertView {
+  const named = { ...alert }
+  const gardenName = names.get(alert.author)
+  if (gardenName != null && gardenName !== alert.author) named.gardenName = gardenName
+  const reporterName = alert.reportedBy == null ? undefined : names.get(alert.reportedBy)
+  if (reporterName != null && reporterName !== alert.reportedBy) named.reportedByName = reporterName
+  return named
+}
+
+/** Orders alerts newest first, then by author and records, so that pages stay stable. */
+function compareAlerts (a: AlertView, b: AlertView): number {
+  return compareText(b.detectedAt ?? '', a.detectedAt ?? '') || compareText(a.author, b.author) ||
+    compareText(a.records.join(','), b.records.join(','))
+}
+
+function compareText (a: string, b: string): number {
+  if (a === b) return 0
+  return a < b ? -1 : 1
+}
+
+function withoutUndefined<T extends object> (value: T): T {
+  return Object.fromEntries(Object.entries(value).filter(([, entry]) => entry !== undefined)) as T
 }

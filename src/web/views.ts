@@ -2,12 +2,13 @@ import type { SignedRecord } from '../records/index.ts'
 import type { IntentSummary } from '../store/index.ts'
 import type { WebData } from './data.ts'
 import { notFound } from './errors.ts'
+import type { AlertsView } from './render/alerts-page.ts'
 import type { DeploymentView, DeploymentsView } from './render/deployment-pages.ts'
 import type { GardenView } from './render/garden-page.ts'
 import type { GardensView } from './render/gardens-page.ts'
 import type { IntentRow, IntentView, IntentsView } from './render/intent-pages.ts'
 import { pageOf } from './table/index.ts'
-import type { TableQuery } from './table/index.ts'
+import type { PageQuery, TableQuery } from './table/index.ts'
 
 /** Deployments listed on a garden's or an intent's page. */
 export const RELATED_DEPLOYMENTS_MAX = 100
@@ -100,4 +101,8 @@ export async function loadIntent (data: WebData, id: string, nowMs: number): Pro
   const view: IntentView = { row, deployments, gardenNames, admins, nowMs }
   if (record?.type === 'intent') view.body = (record as SignedRecord<'intent'>).body
   return view
+}
+
+export async function loadAlerts (data: WebData, query: PageQuery): Promise<AlertsView> {
+  return { query, page: pageOf(await data.alerts(), query.page, query.size) }
 }

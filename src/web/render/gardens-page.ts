@@ -1,8 +1,9 @@
 import type { GardenSummary } from '../../store/index.ts'
-import { COLUMNS, FIXED_COLUMN, PAGE_SIZE_CHOICES, columnOf, sortHref, tableHref, toggleColumnHref } from '../table/index.ts'
+import { COLUMNS, FIXED_COLUMN, columnOf, sortHref, tableHref, toggleColumnHref } from '../table/index.ts'
 import type { Column, ColumnKey, Page, TableQuery } from '../table/index.ts'
 import { html } from './html.ts'
 import type { VNode } from './html.ts'
+import { Pager } from './pager.ts'
 import { Chips, Id, None, StatusBadge, TimeAgo, deploymentHref, gardenHref } from './parts.ts'
 import { deploymentStatus } from './wording.ts'
 
@@ -117,40 +118,9 @@ function Row ({ garden, columns, nowMs }: { garden: GardenSummary, columns: Colu
   </tr>`
 }
 
-function pageNumbers (page: number, pages: number): number[] {
-  const numbers = new Set([1, pages])
-  for (let n = page - 2; n <= page + 2; n++) {
-    if (n >= 1 && n <= pages) numbers.add(n)
-  }
-  return [...numbers].sort((a, b) => a - b)
-}
-
-function PageLink ({ query, page, label, current }: { query: TableQuery, page: number, label: string, current?: boolean }): VNode {
-  if (current === true) return html`<span aria-current="page" class="current">${label}</span>`
-  return html`<a href=${tableHref(query, { page })} data-page=${page}>${label}</a>`
-}
-
-function Pager ({ view }: { view: GardensView }): VNode {
-  const { query, page } = view
-  const query1 = { ...query, page: page.page }
-  const numbers = pageNumbers(page.page, page.pages)
-  const first = page.total === 0 ? 0 : (page.page - 1) * page.size + 1
-  const last = Math.min(page.total, page.page * page.size)
-  return html`<nav class="pager" aria-label="Pages" id="gardens-pager" data-live="">
-    <p class="count">Gardens ${first}–${last} of ${page.total}, page ${page.page} of ${page.pages}</p>
-    <ul class="pages">
-      ${page.page > 1 ? html`<li><${PageLink} query=${query1} page=${page.page - 1} label="Previous" /></li>` : null}
-      ${numbers.map((n, i) => html`
-        ${i > 0 && n - numbers[i - 1] > 1 ? html`<li class="gap">…</li>` : null}
-        <li><${PageLink} query=${query1} page=${n} label=${String(n)} current=${n === page.page} /></li>`)}
-      ${page.page < page.pages ? html`<li><${PageLink} query=${query1} page=${page.page + 1} label="Next" /></li>` : null}
-    </ul>
-    <p class="sizes">Rows per page:
-      ${PAGE_SIZE_CHOICES.map(size => size === query.size
-        ? html` <span aria-current="true" class="current">${size}</span>`
-        : html` <a href=${tableHref(query1, { size })} data-size=${size}>${size}</a>`)}
-    </p>
-  </nav>`
+function GardensPager ({ view }: { view: GardensView }): VNode {
+  const href = (page: number, size: number): string => tableHref(view.query, { page, size })
+  return html`<${Pager} page=${view.page} href=${href} noun="Gardens" id="gardens-pager" />`
 }
 
 /** Renders the gardens table with sort links, column chooser and pager. */
@@ -173,5 +143,5 @@ export function GardensPage ({ view }: { view: GardensView }): VNode {
           : view.page.rows.map(garden => html`<${Row} garden=${garden} columns=${columns} nowMs=${view.nowMs} />`)}
       </tbody>
     </table>
-    <${Pager} view=${view} />`
+    <${GardensPager} view=${view} />`
 }

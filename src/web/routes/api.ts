@@ -2,8 +2,8 @@ import type { FastifyInstance } from 'fastify'
 import type { GardenSummary } from '../../store/index.ts'
 import { describeEvent } from '../render/event-words.ts'
 import { deploymentStatus } from '../render/wording.ts'
-import { parseTableQuery } from '../table/index.ts'
-import { loadDeployment, loadDeployments, loadGarden, loadGardens, loadIntent, loadIntents } from '../views.ts'
+import { parsePageQuery, parseTableQuery } from '../table/index.ts'
+import { loadAlerts, loadDeployment, loadDeployments, loadGarden, loadGardens, loadIntent, loadIntents } from '../views.ts'
 import type { RouteContext } from './context.ts'
 import { optionalFilter, parseDeploymentId, parseIntentId, parseLimit, parsePeerId } from './ids.ts'
 import { LIST_DEFAULT_LIMIT, LIST_MAX_LIMIT, withoutUndefined } from './pages.ts'
@@ -98,5 +98,8 @@ export function registerApi (app: FastifyInstance, context: RouteContext): void 
     }
   })
 
-  app.get('/api/alerts', async () => ({ alerts: await context.data.alerts() }))
+  app.get('/api/alerts', async (request) => {
+    const { page } = await loadAlerts(context.data, parsePageQuery(request.query as Query))
+    return { page: page.page, size: page.size, pages: page.pages, total: page.total, alerts: page.rows }
+  })
 }

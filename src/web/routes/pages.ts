@@ -5,8 +5,8 @@ import { DeploymentPage, DeploymentsPage } from '../render/deployment-pages.ts'
 import { GardenPage } from '../render/garden-page.ts'
 import { GardensPage } from '../render/gardens-page.ts'
 import { IntentPage, IntentsPage } from '../render/intent-pages.ts'
-import { parseTableQuery } from '../table/index.ts'
-import { loadDeployment, loadDeployments, loadGarden, loadGardens, loadIntent, loadIntents } from '../views.ts'
+import { parsePageQuery, parseTableQuery } from '../table/index.ts'
+import { loadAlerts, loadDeployment, loadDeployments, loadGarden, loadGardens, loadIntent, loadIntents } from '../views.ts'
 import { sendPage } from './context.ts'
 import type { RouteContext } from './context.ts'
 import { optionalFilter, parseDeploymentId, parseIntentId, parseLimit, parsePeerId } from './ids.ts'
@@ -89,13 +89,13 @@ export function registerPages (app: FastifyInstance, context: RouteContext): voi
     })
   })
 
-  app.get('/alerts', async (_request, reply) => {
-    const alerts = await context.data.alerts()
+  app.get('/alerts', async (request, reply) => {
+    const view = await loadAlerts(context.data, parsePageQuery(request.query as Query))
     return await sendPage(context, reply, {
       title: 'Alerts',
       section: 'alerts',
       page: { view: 'alerts' },
-      body: html`<${AlertsPage} alerts=${alerts} />`
+      body: html`<${AlertsPage} view=${view} />`
     })
   })
 }

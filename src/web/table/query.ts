@@ -57,6 +57,23 @@ export function parseCols (value: RawValue): ColumnKey[] {
   return COLUMN_KEYS.filter(key => key !== FIXED_COLUMN && known.has(key))
 }
 
+/** The page of a long list: a 1-based page number, clamped when the page is cut, and rows per page. */
+export interface PageQuery {
+  page: number
+  size: number
+}
+
+/**
+ * Parses `page` and `size` of any paged list. A malformed value falls back
+ * to its default: page 1, or `DEFAULT_PAGE_SIZE` rows up to `PAGE_SIZE_MAX`.
+ */
+export function parsePageQuery (query: Record<string, unknown>): PageQuery {
+  return {
+    page: parsePositiveInt(first(query.page), Number.MAX_SAFE_INTEGER) ?? 1,
+    size: parsePositiveInt(first(query.size), PAGE_SIZE_MAX) ?? DEFAULT_PAGE_SIZE
+  }
+}
+
 /**
  * Parses the gardens view parameters. Anything unknown or malformed falls
  * back to its default, so an old or hand-edited link still shows a page.
@@ -67,8 +84,7 @@ export function parseTableQuery (query: Record<string, unknown>): TableQuery {
   return {
     sort: sort != null && isColumnKey(sort) ? sort : DEFAULT_SORT,
     dir: dir === 'desc' ? 'desc' : 'asc',
-    page: parsePositiveInt(first(query.page), Number.MAX_SAFE_INTEGER) ?? 1,
-    size: parsePositiveInt(first(query.size), PAGE_SIZE_MAX) ?? DEFAULT_PAGE_SIZE,
+    ...parsePageQuery(query),
     cols: parseCols(query.cols as RawValue)
   }
 }

@@ -1,11 +1,13 @@
 import assert from 'node:assert/strict'
 import { request as httpRequest } from 'node:http'
+import { generateKey } from '../../../src/keys/index.ts'
 import { silentLogger } from '../../../src/logger.ts'
-import type { DeployIntentBody, EventBody, EventKind } from '../../../src/records/index.ts'
+import type { DeployIntentBody, EventBody, EventKind, ForkPair } from '../../../src/records/index.ts'
 import { startWebView } from '../../../src/web/index.ts'
 import type { WebView, WebViewInit } from '../../../src/web/index.ts'
 import { feedSigner, openFleetStore } from '../../utils/web-store.ts'
 import type { FleetStore, GardenFeed } from '../../utils/web-store.ts'
+import { forkOf } from '../../utils/alerts.ts'
 
 const TOKEN = 'test-token-0123456789abcdef'
 const UNKNOWN_PEER = `12D3KooW${'A'.repeat(44)}`
@@ -543,6 +545,75 @@ describe('web server', () => {
     it('no banner without forks', async () => {
       const { url } = await start()
       assert.doesNotMatch(await (await fetch(url)).text(), /role="alert"/)
+    })
+
+    /** Stores a fork of each of `count` new keys, as alerts of `reporter` proved them. */
+    async function storeReportedForks (count: number, reporter: GardenFeed): Promise<ForkPair[]> {
+      const pairs: ForkPair[] = []
+      for (let index = 0; index < count; index++) {
+        const pair = forkOf(fixture.fleet.fleet, generateKey())
+        const alert = `alr_${String(index).padStart(52, 'a')}`
+        const result = await fixture.store.putReportedFork({ records: pair, alert, reportedBy: reporter.key.id },
+          { via: 'gossip', receivedAt: new Date().toISOString() })
+        assert.equal(result.status, 'fork')
+        pairs.push(pair)
+      }
+      return pairs
+    }
+
+    it('API pages the alerts', async () => {
+      await storeReportedForks(3, beta)
+      const { url } = await start()
+      const first = await (await fetch(new URL('api/alerts?size=2', url))).json()
+      const second = await (await fetch(new URL('api/alerts?size=2&page=2', url))).json()
+      assert.equal(first.total, 3)
+      assert.equal(first.pages, 2)
+      assert.equal(first.alerts.length, 2)
+      assert.equal(second.page, 2)
+      assert.equal(second.alerts.length, 1)
+      const authors = new Set([...first.alerts, ...second.alerts].map((alert: any) => alert.author))
+      assert.equal(authors.size, 3)
+    })
+
+    it('API shows the evidence', async () => {
+      const [pair] = await storeReportedForks(1, beta)
+      const { url } = await start()
+      const { alerts: [alert] } = await (await fetch(new URL('api/alerts', url))).json()
+      assert.equal(alert.author, pair[0].author)
+      assert.equal(alert.seq, 1)
+      assert.deepEqual(alert.records, pair.map(record => record.id))
+      assert.equal(alert.reportedBy, beta.key.id)
+      assert.equal(alert.reportedByName, 'beta')
+      assert.match(alert.alert, /^alr_/)
+    })
+
+    it('page lists one page of alerts', async () => {
+      await storeReportedForks(3, beta)
+      const { url } = await start()
+      const text = await (await fetch(new URL('alerts?size=2&page=2', url))).text()
+      assert.equal(text.match(/<li class="alert"/g)?.length, 1)
+      assert.match(text, /Alerts 3–3 of 3, page 2 of 2/)
+      assert.match(text, /href="\/alerts\?page=1&amp;size=2"/)
+    })
+
+    it('page shows the evidence and reporter', async () => {
+      const [pair] = await storeReportedForks(1, beta)
+      const { url } = await start()
+      const text = await (await fetch(new URL('alerts', url))).text()
+      for (const record of pair) {
+        assert.match(text, new RegExp(record.id))
+      }
+      assert.match(text, new RegExp(`key <code>${pair[0].author}</code></strong> at feed position 1`))
+      assert.match(text, /Reported by garden <a href="\/gardens\/[^"]+">beta<\/a>/)
+      assert.match(text, /two records at seq 1/)
+    })
+
+    it('page names a fork this node detected', async () => {
+      await storeFork()
+      const { url } = await start()
+      const text = await (await fetch(new URL('alerts', url))).text()
+      assert.match(text, /Fork by garden <a href="[^"]+">alpha<\/a>/)
+      assert.match(text, /Detected by this node\./)
     })
 
     it('live change reports the alert', async () => {
