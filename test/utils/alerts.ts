@@ -1,4 +1,4 @@
-import { forkFields, signRecord } from '../../src/records/index.ts'
+import { deploymentId, forkFields, signRecord } from '../../src/records/index.ts'
 import type { AlertBody, ForkPair, SignedRecord } from '../../src/records/index.ts'
 import type { SigningKey } from '../../src/keys/index.ts'
 import { iso } from './fleet.ts'
@@ -39,4 +39,39 @@ export function signAlert (fleet: string, reporter: SigningKey, pair: ForkPair,
   const body = alertBody(fleet, reporter, pair)
   change(body)
   return signRecord('alert', body, [reporter])
+}
+
+/** Signs an event of `key` at `seq` whose `detail` pads its envelope to exactly `bytes`. */
+export function eventOfSize (fleet: string, key: SigningKey, seq: number, bytes: number, label: string): SignedRecord<'event'> {
+  const intent = 'int_' + 'a'.repeat(52)
+  const body = {
+    fleet,
+    author: key.id,
+    seq,
+    prev: seq === 1 ? null : 'rep_' + 'b'.repeat(52),
+    issuedAt: '2026-03-01T09:00:00.000Z',
+    deployment: deploymentId(intent, 'web', key.id),
+    intent,
+    seed: 'web',
+    kind: 'received' as const,
+    detail: { label } as Record<string, string>
+  }
+  // Each entry costs its name, its value and 6 bytes of quotes, colon and comma. The label takes the rest.
+  let missing = bytes - signRecord('event', body, [key]).bytes.byteLength
+  for (let index = 0; missing > 4000; index++) {
+    const name = `k${index}`
+    const length = Math.min(4096, missing - 2000)
+    body.detail[name] = 'x'.repeat(length)
+    missing -= name.length + length + 6
+  }
+  while (missing !== 0) {
+    const text = body.detail.label
+    body.detail.label = missing > 0 ? text + 'x'.repeat(missing) : text.slice(0, text.length + missing)
+    missing = bytes - signRecord('event', body, [key]).bytes.byteLength
+  }
+  const record = signRecord('event', body, [key])
+  if (record.bytes.byteLength !== bytes) {
+    throw new Error(`padding made ${record.bytes.byteLength} bytes, not ${bytes}`)
+  }
+  return record
 }

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict'
-import { signRecord, toEvidence } from '../../../src/records/index.ts'
-import type { SignedRecord } from '../../../src/records/index.ts'
-import { forkOf, signAlert } from '../../utils/alerts.ts'
+import { RECORD_MAX_BYTES, signRecord, toEvidence } from '../../../src/records/index.ts'
+import type { ForkPair, SignedRecord } from '../../../src/records/index.ts'
+import { eventOfSize, forkOf, signAlert } from '../../utils/alerts.ts'
 import { createTestFleet } from '../../utils/fleet.ts'
 import type { TestFleet } from '../../utils/fleet.ts'
 import { NodeSet, gossipReady, signIntent, waitUntil } from './helpers.ts'
@@ -83,6 +83,29 @@ describe('fork alerts', function () {
       const [evidence] = await node.store.refusals()
       assert.deepEqual([...evidence.records].sort(), [first.id, second.id].sort())
     }
+  })
+
+  it('carries a largest alert by gossip and sync', async () => {
+    const { fleet, a, b } = await startPair(nodes)
+    const subject = fleet.members[2].key
+    const pair: ForkPair = [
+      eventOfSize(fleet.fleet, subject, 1, RECORD_MAX_BYTES, 'first'),
+      eventOfSize(fleet.fleet, subject, 1, RECORD_MAX_BYTES, 'second')
+    ]
+    const alert = signAlert(fleet.fleet, b.member.key, pair)
+    assert.ok(alert.bytes.byteLength > 2 * RECORD_MAX_BYTES, `${alert.bytes.byteLength} bytes`)
+
+    await b.node.publish(alert)
+    await allStore([a], alert.id)
+    const member = fleet.enroll('garden-late')
+    const late = await nodes.start(fleet, member, {
+      certificates: fleet.members.map(({ certificate }) => certificate),
+      bootstrap: b.node.getMultiaddrs()
+    })
+
+    await allStore([late], alert.id)
+    assert.equal((await late.store.getMeta(alert.id))?.via, 'sync')
+    await allRefuse([a, late], subject.id)
   })
 
   it('drops an alert with forged evidence', async () => {

@@ -1,46 +1,13 @@
 import assert from 'node:assert/strict'
 import { generateKey } from '../../../src/keys/index.ts'
-import type { SigningKey } from '../../../src/keys/index.ts'
 import {
-  ALERT_MAX_BYTES, RECORD_MAX_BYTES, checkForkEvidence, decodeRecord, deploymentId, describeFork, forkFields,
-  signRecord, toEvidence, verifyRecord
+  ALERT_MAX_BYTES, RECORD_MAX_BYTES, checkForkEvidence, decodeRecord, describeFork, forkFields, signRecord,
+  toEvidence, verifyRecord
 } from '../../../src/records/index.ts'
-import type { AlertBody, ForkPair, SignedRecord } from '../../../src/records/index.ts'
-import { alertBody, forkOf, reportAt } from '../../utils/alerts.ts'
+import type { AlertBody, ForkPair } from '../../../src/records/index.ts'
+import { alertBody, eventOfSize, forkOf, reportAt } from '../../utils/alerts.ts'
 
 const FLEET = 'test-fleet'
-
-/** Signs an event of `key` at `seq` whose `detail` pads its envelope to exactly `bytes`. */
-function eventOfSize (fleet: string, key: SigningKey, seq: number, bytes: number, label: string): SignedRecord<'event'> {
-  const intent = 'int_' + 'a'.repeat(52)
-  const body = {
-    fleet,
-    author: key.id,
-    seq,
-    prev: seq === 1 ? null : 'rep_' + 'b'.repeat(52),
-    issuedAt: '2026-03-01T09:00:00.000Z',
-    deployment: deploymentId(intent, 'web', key.id),
-    intent,
-    seed: 'web',
-    kind: 'received' as const,
-    detail: { label } as Record<string, string>
-  }
-  // Each entry costs its name, its value and 6 bytes of quotes, colon and comma. The label takes the rest.
-  let missing = bytes - signRecord('event', body, [key]).bytes.byteLength
-  for (let index = 0; missing > 4000; index++) {
-    const name = `k${index}`
-    const length = Math.min(4096, missing - 2000)
-    body.detail[name] = 'x'.repeat(length)
-    missing -= name.length + length + 6
-  }
-  while (missing !== 0) {
-    body.detail.label += 'x'.repeat(missing)
-    missing = bytes - signRecord('event', body, [key]).bytes.byteLength
-  }
-  const record = signRecord('event', body, [key])
-  assert.equal(record.bytes.byteLength, bytes, 'padding missed the size')
-  return record
-}
 
 describe('fork evidence', () => {
   const subject = generateKey()
