@@ -263,6 +263,8 @@ export const evidenceEnvelopeSchema = z.strictObject({
 /**
  * A fork alert: `evidence` contains the two records of `subject` that cannot
  * belong to one history, and `records` their ids in the same order.
+ * NOTE: alerts signed before `evidence` existed no longer decode. A store
+ * that contains one skips it when reading, and compaction of its feed stops there.
  */
 export const alertBodySchema = z.strictObject({
   ...feedFields,

@@ -85,7 +85,7 @@ describe('fork alerts', function () {
     }
   })
 
-  it('carries a largest alert by gossip and sync', async () => {
+  it('carries a 2 MiB alert by gossip and sync', async () => {
     const { fleet, a, b } = await startPair(nodes)
     const subject = fleet.members[2].key
     const pair: ForkPair = [
