@@ -71,7 +71,7 @@ export function judgeRecord (trust: TrustState, record: SignedRecord, nowMs: num
     return result('reject', 'ERR_SIGNATURE', verified.reason, record)
   }
   const evidenceSigned = evidence == null ? null : checkEvidenceSignatures(record, evidence.map(verifyRecord))
-  return evidenceSigned ?? checkAuthority(trust, record)
+  return evidenceSigned ?? checkAuthority(trust, record) ?? checkSubject(trust, record)
 }
 
 /**
@@ -85,6 +85,22 @@ export function judgeRecord (trust: TrustState, record: SignedRecord, nowMs: num
 export function checkEvidence (alert: SignedRecord<'alert'>): ForkPair | IngestResult {
   const checked = checkForkEvidence(alert.body)
   return checked.ok ? checked.records : result('reject', checked.code, `alert ${alert.id}: ${checked.reason}`, alert)
+}
+
+/**
+ * [IGNORE] an alert about a key that is neither an admin of the current
+ * root nor a peer with a certificate, valid or not. Its certificate may
+ * still be on its way, and sync offers the alert again later. Without this
+ * rule a member could fill every store with refusals of keys it made up.
+ */
+export function checkSubject (trust: TrustState, record: SignedRecord): IngestResult | null {
+  if (record.type !== 'alert') {
+    return null
+  }
+  const subject = (record as SignedRecord<'alert'>).body.subject
+  const status = trust.status(subject)
+  const known = status.member || status.code !== 'ERR_NO_CERTIFICATE' || trust.root.body.admins.some(admin => admin.key === subject)
+  return known ? null : result('ignore', 'ERR_UNKNOWN_SUBJECT', `alert ${record.id} is about ${subject}, which is no admin and has no certificate`, record)
 }
 
 /** [REJECT] an alert whose evidence records are not both signed by its subject alone. */

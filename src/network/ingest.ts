@@ -2,7 +2,9 @@ import type { Logger } from '../logger.ts'
 import { ALERT_MAX_BYTES } from '../records/index.ts'
 import type { ForkPair, RecordType, SignedRecord, VerifyResult } from '../records/index.ts'
 import type { PutResult, ReceivedVia, RecordStore, StoredMeta } from '../store/index.ts'
-import { checkAuthority, checkBytes, checkContent, checkEvidence, checkEvidenceSignatures, isExpired, result } from './ingest-rules.ts'
+import {
+  checkAuthority, checkBytes, checkContent, checkEvidence, checkEvidenceSignatures, checkSubject, isExpired, result
+} from './ingest-rules.ts'
 import { verifyRecords } from './record-signatures.ts'
 import { SignaturePool } from './signature-pool.ts'
 import type { TrustState } from './trust-state.ts'
@@ -297,7 +299,8 @@ function judgeInOrder (context: Context, { record, content, signature, evidenceS
   }
 
   // [REJECT] / [IGNORE] signer without the authority for this record
-  return checkAuthority(context.trust, record)
+  // [IGNORE] alert about a key that the trust state does not know
+  return checkAuthority(context.trust, record) ?? checkSubject(context.trust, record)
 }
 
 /**

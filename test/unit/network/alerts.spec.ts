@@ -4,7 +4,7 @@ import { silentLogger } from '../../../src/logger.ts'
 import { SignaturePool, TrustState, createBatchIngest, createIngest, judgeRecord } from '../../../src/network/index.ts'
 import type { Ingest, IngestBatch, IngestInit, IngestMeta } from '../../../src/network/index.ts'
 import { signRecord, toEvidence } from '../../../src/records/index.ts'
-import type { AlertBody, SignedRecord } from '../../../src/records/index.ts'
+import type { AlertBody, ForkPair, SignedRecord } from '../../../src/records/index.ts'
 import type { RecordStore } from '../../../src/store/index.ts'
 import { forkOf, reportAt, signAlert } from '../../utils/alerts.ts'
 import { DAY_MS, createTestFleet } from '../../utils/fleet.ts'
@@ -57,6 +57,19 @@ async function setup (): Promise<Setup> {
       await opened.close()
     }
   }
+}
+
+/** Signs a revocation of `peer` by the fleet's admin at its next seq; `index` distinguishes two of them. */
+function revokeAt (fleet: TestFleet, index: number, peer = fleet.members[1].key.id): SignedRecord<'revocation'> {
+  return signRecord('revocation', {
+    fleet: fleet.fleet,
+    author: fleet.admin.id,
+    seq: fleet.adminFeed.seq + 1,
+    prev: fleet.adminFeed.prev,
+    issuedAt: new Date().toISOString(),
+    peer,
+    reason: `retired ${index}`
+  }, [fleet.admin])
 }
 
 /** Replaces the second evidence record of an alert body with `record`. */
@@ -135,6 +148,38 @@ describe('alert ingest', () => {
     const outcome = await s.ingest(alert.bytes, GOSSIP)
     assert.equal(outcome.code, 'ERR_AUTHOR_REFUSED')
     assert.equal(s.store.isRefused(s.subject.key.id), true)
+  })
+
+  it('ignores an alert about an unknown key', async () => {
+    const alert = signAlert(s.fleet.fleet, s.reporter.key, forkOf(s.fleet.fleet, generateKey()))
+    const outcome = await s.ingest(alert.bytes, GOSSIP)
+    assert.equal(outcome.code, 'ERR_UNKNOWN_SUBJECT', outcome.reason)
+    assert.equal(outcome.action, 'ignore')
+    assert.equal(await s.store.has(alert.id), false)
+    assert.equal((await s.store.refusals()).length, 0)
+  })
+
+  it('accepts an alert about an admin key', async () => {
+    const admin = s.fleet.admin
+    const pair = [0, 1].map(index => revokeAt(s.fleet, index)) as ForkPair
+    const outcome = await s.ingest(signAlert(s.fleet.fleet, s.reporter.key, pair).bytes, GOSSIP)
+    assert.equal(outcome.code, 'OK', outcome.reason)
+    assert.equal(s.store.isRefused(admin.id), true)
+  })
+
+  it('accepts an alert about a revoked garden', async () => {
+    const revocation = revokeAt(s.fleet, 0, s.subject.key.id)
+    assert.equal((await s.ingest(revocation.bytes, GOSSIP)).code, 'OK')
+    const outcome = await s.ingest(signAlert(s.fleet.fleet, s.reporter.key, s.pair).bytes, GOSSIP)
+    assert.equal(outcome.code, 'OK', outcome.reason)
+  })
+
+  it('keeps evidence records out of the membership', async () => {
+    const pair = [0, 1].map(index => revokeAt(s.fleet, index, s.reporter.key.id)) as ForkPair
+    await s.ingest(signAlert(s.fleet.fleet, s.reporter.key, pair).bytes, GOSSIP)
+    const reloaded = new TrustState({ store: s.store, logger: silentLogger() }, { root: s.fleet.root })
+    await reloaded.load()
+    assert.equal(reloaded.isMember(s.reporter.key.id), true)
   })
 
   const stranger = generateKey()
