@@ -12,6 +12,7 @@ import type { DeploymentSummary, GardenSummary, IntentSummary, RecordStore } fro
 import { exportBundle, importBundle } from './bundle.ts'
 import type { BundleExportOptions, BundleExportSummary, BundleImportSummary } from './bundle.ts'
 import { NoAdminKeyError } from './errors.ts'
+import type { OwnFeedStatus } from './own-feed.ts'
 
 /** Record types that admins sign through a node. */
 export type AdminRecordType = 'certificate' | 'revocation' | 'intent'
@@ -34,6 +35,8 @@ export interface NodeInfo {
   admins: Array<{ name: string, key: string }>
   nix: { backend: 'nix' | 'plain', storeRoot: string }
   connectedMembers: number
+  /** Whether this node may sign records of its own feed now; null when only the store is open. */
+  ownFeed: OwnFeedStatus | null
 }
 
 export interface GardenDetail {
@@ -140,6 +143,9 @@ export interface GardenApiParts {
   startWeb?: (init: { host?: string, port?: number, token?: string }) => Promise<string>
   webUrl?: () => string | null
   confirmHere?: (deploymentId: string) => Promise<boolean>
+  ownFeed?: () => OwnFeedStatus
+  /** Called after a bundle import, which brings back records of the node's own feed like a sync. */
+  bundleImported?: () => void
   nowMs?: () => number
 }
 
@@ -174,7 +180,8 @@ export class GardenApi implements NodeApi {
       }),
       admins: trust.root.body.admins.map(admin => ({ name: admin.name, key: admin.key })),
       nix: { backend: config.nix.backend, storeRoot: config.nix.storeRoot },
-      connectedMembers: node?.connectedMembers().length ?? 0
+      connectedMembers: node?.connectedMembers().length ?? 0,
+      ownFeed: this.#parts.ownFeed?.() ?? null
     }
   }
 
@@ -289,7 +296,9 @@ export class GardenApi implements NodeApi {
   }
 
   async importBundle (params: { file: string }): Promise<BundleImportSummary> {
-    return await importBundle(this.#bundleParts(), params.file)
+    const summary = await importBundle(this.#bundleParts(), params.file)
+    this.#parts.bundleImported?.()
+    return summary
   }
 
   async exportBundle (params: { file: string } & BundleExportOptions): Promise<BundleExportSummary> {

@@ -30,3 +30,24 @@ export class BundleError extends SowerError {
 
 /** An error raised inside a running node and passed back over its control socket. */
 export class RemoteError extends SowerError {}
+
+/** The store has fewer records of this node's feed than its key signed, so appending would fork the feed. */
+export class OwnFeedBehindError extends SowerError {
+  constructor (message: string) {
+    super(message, 'ERR_OWN_FEED_BEHIND')
+  }
+}
+
+/** The fleet has two histories of this node's key, so every node rejects its records. */
+export class OwnFeedForkedError extends SowerError {
+  constructor (message: string) {
+    super(message, 'ERR_OWN_FEED_FORKED')
+  }
+}
+
+/** The node stopped before an append by its own key could be signed. */
+export class OwnFeedStoppedError extends SowerError {
+  constructor (author: string) {
+    super(`the node stopped before it could sign the next record of ${author}; nothing was signed`, 'ERR_OWN_FEED_STOPPED')
+  }
+}

@@ -19,6 +19,8 @@ import type { WebView } from '../web/index.ts'
 import { GardenApi } from './api.ts'
 import { createBackend } from './backend.ts'
 import { ControlServer, controlSocketPath } from './control-server.ts'
+import { feedMarkPath } from './feed-mark.ts'
+import { OwnFeedGuard } from './own-feed.ts'
 import { SOWER_VERSION } from './version.ts'
 
 export { GardenApi, NODE_API_METHODS, toEnvelope } from './api.ts'
@@ -28,7 +30,13 @@ export { createBackend } from './backend.ts'
 export { buildRelease, resolveStorePath } from './release.ts'
 export { exportBundle, importBundle, writeRecordsBundle, BUNDLE_FORMAT, BUNDLE_VERSION } from './bundle.ts'
 export type { BundleExportSummary, BundleImportSummary } from './bundle.ts'
-export { BundleError, ControlError, NoAdminKeyError, NotFoundError, RemoteError } from './errors.ts'
+export {
+  BundleError, ControlError, NoAdminKeyError, NotFoundError, OwnFeedBehindError, OwnFeedForkedError, OwnFeedStoppedError, RemoteError
+} from './errors.ts'
+export { FEED_MARK_SUFFIX, feedMarkPath, readFeedMark } from './feed-mark.ts'
+export type { FeedMark } from './feed-mark.ts'
+export { OWN_FEED_VOUCHED_WAIT_MS, OWN_FEED_WAIT_MS, OwnFeedGuard, judgeOwnFeed } from './own-feed.ts'
+export type { OwnFeedState, OwnFeedStatus } from './own-feed.ts'
 export { SOWER_VERSION } from './version.ts'
 
 /** Folder of the record store inside a node's data folder. */
@@ -45,6 +53,8 @@ export interface GardenInit {
   web?: boolean
   /** Overrides of the fleet network's timing, for tests and the demo fleet. */
   network?: Partial<Pick<FleetNodeInit, 'syncIntervalMs' | 'membershipGraceMs' | 'redialDelaysMs' | 'redialMaxDelayMs'>>
+  /** Overrides of the wait for a first sync before the node signs, for tests. */
+  ownFeed?: { waitMs?: number, vouchedWaitMs?: number }
   nowMs?: () => number
 }
 
@@ -72,6 +82,10 @@ export class Garden {
   #backend?: StoreBackend
   #transfer?: ClosureTransfer
   #engine?: DeploymentEngine
+  #ownFeed?: OwnFeedGuard
+  /** The engine's start, which waits until the own feed is ready. */
+  #engineStart?: Promise<void>
+  #cancelEngineStart?: () => void
   #web?: WebView
   #control?: ControlServer
   #api?: GardenApi
@@ -151,6 +165,12 @@ export class Garden {
       ...this.#init.network
     })
     this.#node = node
+    const ownFeed = new OwnFeedGuard({ store, node, author: identity.nodeKey.id, logger: this.#log }, {
+      markFile: feedMarkPath(config.nodeKey),
+      ...this.#init.ownFeed
+    })
+    this.#ownFeed = ownFeed
+    await ownFeed.start()
     this.#backend = createBackend(config.nix)
     this.#api = new GardenApi({
       config,
@@ -165,6 +185,8 @@ export class Garden {
       startWeb: async options => await this.#startWeb(options),
       confirmHere: async deploymentId => await this.confirmHere(deploymentId),
       webUrl: () => this.webUrl,
+      ownFeed: () => ownFeed.status(),
+      bundleImported: () => { ownFeed.syncCompleted() },
       nowMs: this.#init.nowMs
     })
     await node.start()
@@ -190,7 +212,7 @@ export class Garden {
       clockReliable: config.clock.reliable
     })
     node.on('intent', this.#onIntent)
-    await this.#engine.start()
+    this.#startEngineWhenReady(this.#engine, ownFeed)
     if (config.web.enabled && this.#init.web !== false) {
       await this.#startWeb({})
     }
@@ -223,7 +245,10 @@ export class Garden {
     await this.#stopPart('control socket', async () => { await this.#control?.stop() })
     await this.#stopPart('web view', async () => { await this.#web?.close() })
     this.#node?.off('intent', this.#onIntent)
+    this.#cancelEngineStart?.()
+    await this.#engineStart
     await this.#stopPart('deployment engine', async () => { await this.#engine?.stop() })
+    await this.#stopPart('own feed guard', async () => { await this.#ownFeed?.stop() })
     await this.#stopPart('closure transfer', async () => { await this.#transfer?.stop() })
     await this.#stopPart('fleet node', async () => { await this.#node?.stop() })
     await this.#stopPart('record store', async () => { await this.#store?.close() })
@@ -237,6 +262,23 @@ export class Garden {
     } catch (err) {
       this.#log.error({ err, part: name }, 'stopping a part of the garden failed')
     }
+  }
+
+  /**
+   * Starts the deployment engine once the own feed is ready, in the
+   * background, because every step of a deployment is an event in that
+   * feed. Intents that arrive meanwhile are handled when it starts.
+   */
+  #startEngineWhenReady (engine: DeploymentEngine, ownFeed: OwnFeedGuard): void {
+    const canceled = Promise.withResolvers<boolean>()
+    this.#cancelEngineStart = () => { canceled.resolve(false) }
+    this.#engineStart = Promise.race([ownFeed.ready().then(() => true), canceled.promise])
+      .then(async ready => {
+        if (ready) {
+          await engine.start()
+        }
+      })
+      .catch((err: unknown) => { this.#log.error({ err }, 'starting the deployment engine failed') })
   }
 
   /** Drops reports and events beyond the config's retention limits; one run at a time. */

@@ -54,10 +54,20 @@ async function showFleet (context: CliContext, api: NodeApi, mode: NodeAccessMod
   const info = await api.info({})
   const overview = await api.overview({})
   if (json) {
-    printJson(context.io, { fleet: info.fleet, rootVersion: info.rootVersion, node: info.peer, gardens: overview.map(overviewJson) })
+    printJson(context.io, {
+      fleet: info.fleet,
+      rootVersion: info.rootVersion,
+      node: info.peer,
+      ownFeed: info.ownFeed,
+      gardens: overview.map(overviewJson)
+    })
     return
   }
   println(context.io, `fleet ${info.fleet}, root version ${info.rootVersion}, as stored by ${shortPeer(info.peer)} (${describeMode(mode, info)})`)
+  const ownFeed = describeOwnFeed(info)
+  if (ownFeed != null) {
+    println(context.io, ownFeed)
+  }
   println(context.io)
   if (overview.length === 0) {
     println(context.io, 'no garden known yet: enroll one with `sower enroll PEER_ID --name NAME`')
@@ -91,6 +101,16 @@ function describeMode (mode: NodeAccessMode, info: NodeInfo): string {
     return `node running, ${info.connectedMembers} member(s) connected`
   }
   return 'node not running: this is its last stored view'
+}
+
+/** Returns a line on why the node does not sign its own records now, or null when it does. */
+function describeOwnFeed (info: NodeInfo): string | null {
+  const status = info.ownFeed
+  if (status == null || status.state === 'ready' || status.detail == null) {
+    return null
+  }
+  const labels: Record<string, string> = { waiting: 'waiting for a first sync', behind: 'read-only', forked: 'forked' }
+  return `own feed ${labels[status.state] ?? status.state}: ${status.detail}`
 }
 
 async function showGarden (context: CliContext, api: NodeApi, garden: string, json: boolean): Promise<void> {

@@ -7,11 +7,18 @@ import { join } from 'node:path'
 import { connectControl, callControl } from '../../../src/cli/control-client.ts'
 import { parseConfig } from '../../../src/config/index.ts'
 import type { Config } from '../../../src/config/index.ts'
-import { ControlServer, Garden, controlSocketPath, openStoreOnly, readRootFile, toEnvelope } from '../../../src/garden/index.ts'
-import { generateKey, writeKeyFile } from '../../../src/keys/index.ts'
+import {
+  ControlServer, Garden, controlSocketPath, feedMarkPath, openStoreOnly, readFeedMark, readRootFile, toEnvelope
+} from '../../../src/garden/index.ts'
+import { generateKey, readKeyFile, writeKeyFile } from '../../../src/keys/index.ts'
 import type { SigningKey } from '../../../src/keys/index.ts'
 import { silentLogger } from '../../../src/logger.ts'
+import { FleetNode } from '../../../src/network/index.ts'
 import { signRecord } from '../../../src/records/index.ts'
+import type { SignedRecord } from '../../../src/records/index.ts'
+import { RecordStore } from '../../../src/store/index.ts'
+import { runCli } from '../cli/run-cli.ts'
+import { LOOPBACK, waitUntil } from '../network/helpers.ts'
 
 interface Setup {
   folder: string
@@ -106,11 +113,120 @@ describe('Garden', () => {
     }
   })
 
+  it('reports after the wait without peers', async () => {
+    setup = await setUp()
+    garden = new Garden(setup.config, { logger: silentLogger(), ownFeed: { waitMs: 300 } })
+    await garden.start()
+    const info = await garden.api.info()
+    assert.equal(info.ownFeed?.state, 'waiting')
+    assert.equal(garden.store.feed(garden.peerId).last, 0)
+    await waitUntil(() => garden?.store.feed(garden.peerId).last === 1, 5_000, 'first report')
+    const report = await garden.store.getBySeq(garden.peerId, 1)
+    assert.equal(report?.type, 'report')
+    // The mark is written after the record is stored, before the engine announces it.
+    await waitUntil(async () => (await readFeedMark(feedMarkPath(setup.config.nodeKey)))?.record === report?.id, 5_000, 'the mark')
+    assert.equal((await garden.api.info()).ownFeed?.state, 'ready')
+  })
+
+  it('shows the wait in status', async () => {
+    setup = await setUp()
+    await writeFile(setup.config.file, JSON.stringify({ fleet: 'unit', root: 'root.json', nodeKey: 'node.pem', dataDir: 'data' }))
+    garden = new Garden(setup.config, { logger: silentLogger() })
+    await garden.start()
+    const run = await runCli(['status', '--config', setup.config.file])
+    assert.equal(run.status, 0, run.err)
+    assert.match(run.out, /own feed waiting for a first sync: this node signs no report, event or alert/)
+  })
+
+  it('stops while it waits', async () => {
+    setup = await setUp()
+    garden = new Garden(setup.config, { logger: silentLogger() })
+    await garden.start()
+    const pending = garden.store.append('report', {
+      fleet: 'unit', issuedAt: new Date().toISOString(), agentVersion: '1.0.0', addresses: [], subscriptions: [], profiles: []
+    }, await readKeyFile(setup.config.nodeKey))
+    const rejected = assert.rejects(pending, { code: 'ERR_OWN_FEED_STOPPED' })
+    await garden.stop()
+    await rejected
+  })
+
   it('rejects a root of another fleet', async () => {
     setup = await setUp()
     const other = parseConfig({ fleet: 'other', root: 'root.json', nodeKey: 'node.pem', dataDir: 'data' }, join(setup.folder, 'other.json'))
     garden = new Garden(other, { logger: silentLogger() })
     await assert.rejects(garden.start(), { message: /root .*root\.json belongs to fleet unit, but .*other\.json names fleet other/ })
+  })
+})
+
+/** Signs certificates by the setup's admin for `keys`, as one admin feed from seq 1. */
+function certificates (setup: Setup, keys: SigningKey[]): Array<SignedRecord<'certificate'>> {
+  const records: Array<SignedRecord<'certificate'>> = []
+  for (const [index, key] of keys.entries()) {
+    records.push(signRecord('certificate', {
+      fleet: 'unit',
+      author: setup.admin.id,
+      seq: index + 1,
+      prev: records.at(-1)?.id ?? null,
+      issuedAt: new Date(Date.now() - 60_000).toISOString(),
+      peer: key.id,
+      name: `node-${index + 1}`,
+      roles: ['garden'],
+      tags: [],
+      expiresAt: new Date(Date.now() + 86_400_000).toISOString()
+    }, [setup.admin]))
+  }
+  return records
+}
+
+describe('Garden with a peer', function () {
+  this.timeout(30_000)
+  let setup: Setup
+  let garden: Garden | undefined
+  let peer: FleetNode
+  let peerStore: RecordStore
+
+  beforeEach(async () => {
+    setup = await setUp()
+    const peerKey = generateKey()
+    peerStore = await RecordStore.open(join(setup.folder, 'peer'))
+    for (const record of certificates(setup, [await readKeyFile(setup.config.nodeKey), peerKey])) {
+      await peerStore.put(record, { via: 'local', receivedAt: new Date().toISOString() })
+    }
+    peer = new FleetNode({ store: peerStore, nodeKey: peerKey, logger: silentLogger() }, {
+      root: await readRootFile(setup.config.root),
+      listenAddresses: LOOPBACK,
+      syncIntervalMs: 200
+    })
+    await peer.start()
+  })
+
+  afterEach(async () => {
+    await garden?.stop()
+    garden = undefined
+    await peer.stop()
+    await peerStore.close()
+    await rm(setup.folder, { recursive: true, force: true })
+  })
+
+  it('continues after losing its data', async () => {
+    const config = { ...setup.config, bootstrap: peer.getMultiaddrs() }
+    garden = new Garden(config, { logger: silentLogger(), ownFeed: { waitMs: 20_000 } })
+    await garden.start()
+    const self = garden.peerId
+    await waitUntil(() => garden?.store.feed(self).last === 1, 10_000, 'the first report')
+    const old = await garden.store.getBySeq(self, 1)
+    await waitUntil(async () => await peerStore.has(old?.id ?? ''), 10_000, 'the first report on the peer')
+    await garden.stop()
+    await rm(config.dataDir, { recursive: true, force: true })
+
+    garden = new Garden(config, { logger: silentLogger(), ownFeed: { waitMs: 20_000 } })
+    await garden.start()
+    await waitUntil(() => garden?.store.feed(self).last === 2, 10_000, 'a report after the restart')
+    const next = await garden.store.getBySeq(self, 2)
+    assert.equal(next?.prev, old?.id)
+    await waitUntil(async () => await peerStore.has(next?.id ?? ''), 10_000, 'the new report on the peer')
+    assert.equal(peerStore.isRefused(self), false)
+    assert.equal(garden.store.isRefused(self), false)
   })
 })
 
