@@ -5,7 +5,7 @@ import type { AppendGuard, RecordStore } from '../../../src/store/index.ts'
 import { reportBody } from './records.ts'
 import { TempStores } from './temp-store.ts'
 
-/** A guard that holds appends until `open` and lists the seqs it saw appended. */
+/** Creates a guard that holds appends until `open` and lists the seqs it saw appended. */
 function gate (): { guard: AppendGuard, open: () => void, appended: number[] } {
   const opened = Promise.withResolvers<void>()
   const appended: number[] = []
