@@ -312,8 +312,8 @@ async function storeCandidate (context: Context, { record, evidence }: Candidate
   if (evidence != null) {
     const learned = await context.store.putReportedFork({ records: evidence, alert: record.id, reportedBy: record.author }, stored)
     if (learned.status === 'fork') {
-      context.logger.warn({ author: evidence[0].author, seq: evidence[1].seq, records: evidence.map(({ id }) => id), alert: record.id, reportedBy: record.author },
-        'fork learned from an alert; the author is refused from now on')
+      const fork = { author: evidence[0].author, records: evidence.map(({ id }) => id), alert: record.id, reportedBy: record.author }
+      context.logger.warn(fork, 'fork learned from an alert; the author is refused from now on')
     }
   }
   return await context.store.put(record, stored)
