@@ -11,6 +11,7 @@ import { createLibp2p } from 'libp2p'
 import type { SigningKey } from '../keys/index.ts'
 import type { DhtGate } from './dht-gate.ts'
 import { fleetGossipsub } from './gossip.ts'
+import { CONNECTION_PING_INTERVAL_MS } from './options.ts'
 import type { FleetProtocols, ResolvedInit } from './options.ts'
 import type { TrustState } from './trust-state.ts'
 
@@ -45,6 +46,9 @@ export async function createFleetLibp2p (nodeKey: SigningKey, init: ResolvedInit
     connectionManager: {
       allow: init.allowList,
       inboundConnectionThreshold: init.inboundConnectionsPerHostPerSec
+    },
+    connectionMonitor: {
+      pingInterval: CONNECTION_PING_INTERVAL_MS
     },
     services: {
       identify: identify(),
