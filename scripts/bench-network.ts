@@ -2,7 +2,7 @@
 //   (a) publish-to-stored latency over 50 gardens, beside 50 Serf agents;
 //   (b) resident memory of an idle garden and an idle Serf agent;
 //   (c) catch-up time of an offline garden on 10,000 records.
-// Usage: node scripts/bench-network.ts [--gardens 50] [--rounds 5] [--records 10000] [--attempts 3] [--only latency|catch-up]
+// Usage: node scripts/bench-network.ts [--gardens 50] [--rounds 5] [--warm-up 10] [--records 10000] [--attempts 3] [--only latency|catch-up]
 import { spawn, execFile } from 'node:child_process'
 import type { ChildProcess } from 'node:child_process'
 import { chmod, mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises'
@@ -31,6 +31,7 @@ const { values: args } = parseArgs({
   options: {
     gardens: { type: 'string', default: '50' },
     rounds: { type: 'string', default: '5' },
+    'warm-up': { type: 'string', default: '10' },
     records: { type: 'string', default: '10000' },
     attempts: { type: 'string', default: '3' },
     only: { type: 'string' }
@@ -38,6 +39,12 @@ const { values: args } = parseArgs({
 })
 const GARDENS = Number(args.gardens)
 const ROUNDS = Number(args.rounds)
+/**
+ * Uncounted rounds first, on both sides. A garden in a fleet ingests the
+ * reports of every member all day, so V8 has compiled its record path. A
+ * freshly started process would measure V8's interpreter instead.
+ */
+const WARM_UP_ROUNDS = Number(args['warm-up'])
 const RECORDS = Number(args.records)
 /** Catch-up attempts, each with a new empty garden. */
 const ATTEMPTS = Number(args.attempts)
@@ -144,8 +151,7 @@ async function benchSower (dir: string): Promise<{ latenciesMs: number[], rssKiB
     await waitUntil(() => admin.node.connectedMembers().length >= 4, 30_000, 'admin connections')
     await waitForQuiet(gardens.map(garden => garden.child.pid ?? 0))
     const latenciesMs: number[] = []
-    // Round 0 warms up caches, connections and meshes and is not counted.
-    for (let round = 0; round <= ROUNDS; round++) {
+    for (let round = 1 - WARM_UP_ROUNDS; round <= ROUNDS; round++) {
       const intent = signIntent(fleet)
       const startedAtMs = Date.now()
       await admin.node.publish(intent)
@@ -156,7 +162,7 @@ async function benchSower (dir: string): Promise<{ latenciesMs: number[], rssKiB
         latenciesMs.push(latencyMs)
       }
       const realtime = lines.filter(line => line.trigger === 'realtime').length
-      console.log(`sower round ${round}: ${latencyMs} ms until ${GARDENS} gardens stored the intent (${realtime} by gossip)`)
+      console.log(`sower ${round > 0 ? 'round' : 'warm-up'} ${round}: ${latencyMs} ms until ${GARDENS} gardens stored the intent (${realtime} by gossip)`)
       await new Promise(resolve => setTimeout(resolve, 500))
     }
     await new Promise(resolve => setTimeout(resolve, 2_000))
@@ -203,11 +209,10 @@ async function benchSerf (dir: string): Promise<{ latenciesMs: number[], rssKiB:
   try {
     await new Promise(resolve => setTimeout(resolve, 3_000))
     const latenciesMs: number[] = []
-    // Round 0 warms up caches, connections and meshes and is not counted.
-    for (let round = 0; round <= ROUNDS; round++) {
+    for (let round = 1 - WARM_UP_ROUNDS; round <= ROUNDS; round++) {
       const payload = `round${round}x${Date.now()}`
       const startedAtMs = Date.now()
-      await run(SERF, ['event', `-rpc-addr=${serf.rpc[round % GARDENS]}`, '-coalesce=false', 'bench', payload])
+      await run(SERF, ['event', `-rpc-addr=${serf.rpc[Math.abs(round) % GARDENS]}`, '-coalesce=false', 'bench', payload])
       let files: string[] = []
       await waitUntil(async () => {
         files = (await readdir(serf.events)).filter(name => name.startsWith(`${payload}.`))
@@ -218,7 +223,7 @@ async function benchSerf (dir: string): Promise<{ latenciesMs: number[], rssKiB:
       if (round > 0) {
         latenciesMs.push(latencyMs)
       }
-      console.log(`serf round ${round}: ${latencyMs} ms until ${GARDENS} agents ran the handler`)
+      console.log(`serf ${round > 0 ? 'round' : 'warm-up'} ${round}: ${latencyMs} ms until ${GARDENS} agents ran the handler`)
     }
     const rssKiB = await Promise.all(serf.pids.map(residentKiB))
     return { latenciesMs, rssKiB }
