@@ -58,9 +58,17 @@ function median (values: number[]): number {
   return sorted.length % 2 === 1 ? sorted[middle] : (sorted[middle - 1] + sorted[middle]) / 2
 }
 
-async function residentKiB (pid: number): Promise<number> {
+interface Resident {
+  /** `VmRSS`: every resident page, the shared pages of the executable and libraries included. */
+  totalKiB: number
+  /** `RssAnon`: resident pages that belong to this process alone (heap, stacks, buffers). */
+  privateKiB: number
+}
+
+async function resident (pid: number): Promise<Resident> {
   const status = await readFile(`/proc/${pid}/status`, 'utf8')
-  return Number(/VmRSS:\s+(\d+) kB/.exec(status)?.[1] ?? NaN)
+  const field = (name: string): number => Number(new RegExp(`${name}:\\s+(\\d+) kB`).exec(status)?.[1] ?? NaN)
+  return { totalKiB: field('VmRSS'), privateKiB: field('RssAnon') }
 }
 
 async function waitUntil (check: () => Promise<boolean> | boolean, timeoutMs: number, what: string): Promise<void> {
@@ -140,7 +148,7 @@ async function startAdmin (dir: string, fleet: TestFleet, laptop: TestMember, bo
 }
 
 /** (a) Sower: median time from publish until every garden printed the intent. */
-async function benchSower (dir: string): Promise<{ latenciesMs: number[], rssKiB: number[] }> {
+async function benchSower (dir: string): Promise<{ latenciesMs: number[], memory: Resident[] }> {
   const fleet = createTestFleet({ members: GARDENS })
   const laptop = fleet.enroll('laptop', { roles: ['admin'] })
   console.log(`sower: starting ${GARDENS} garden processes`)
@@ -166,8 +174,8 @@ async function benchSower (dir: string): Promise<{ latenciesMs: number[], rssKiB
       await new Promise(resolve => setTimeout(resolve, 500))
     }
     await new Promise(resolve => setTimeout(resolve, 2_000))
-    const rssKiB = await Promise.all(gardens.map(async garden => await residentKiB(garden.child.pid ?? 0)))
-    return { latenciesMs, rssKiB }
+    const memory = await Promise.all(gardens.map(async garden => await resident(garden.child.pid ?? 0)))
+    return { latenciesMs, memory }
   } finally {
     await admin.node.stop()
     await admin.store.close()
@@ -203,7 +211,7 @@ async function startSerf (dir: string): Promise<{ rpc: string[], pids: number[],
 }
 
 /** (a) Serf: median time from `serf event` until every agent's handler wrote its file. */
-async function benchSerf (dir: string): Promise<{ latenciesMs: number[], rssKiB: number[] }> {
+async function benchSerf (dir: string): Promise<{ latenciesMs: number[], memory: Resident[] }> {
   console.log(`serf: starting ${GARDENS} agents`)
   const serf = await startSerf(dir)
   try {
@@ -225,8 +233,8 @@ async function benchSerf (dir: string): Promise<{ latenciesMs: number[], rssKiB:
       }
       console.log(`serf ${round > 0 ? 'round' : 'warm-up'} ${round}: ${latencyMs} ms until ${GARDENS} agents ran the handler`)
     }
-    const rssKiB = await Promise.all(serf.pids.map(residentKiB))
-    return { latenciesMs, rssKiB }
+    const memory = await Promise.all(serf.pids.map(resident))
+    return { latenciesMs, memory }
   } finally {
     for (const child of children.splice(0)) {
       child.kill('SIGTERM')
@@ -312,7 +320,9 @@ async function main (): Promise<void> {
       const sowerMs = median(sower.latenciesMs)
       const serfMs = median(serf.latenciesMs)
       console.log(`\n(a) ${GARDENS} gardens, ${ROUNDS} rounds: sower median ${sowerMs} ms, serf median ${serfMs} ms, serf/sower ${(serfMs / sowerMs).toFixed(1)}x`)
-      console.log(`(b) idle resident memory, median: garden ${Math.round(median(sower.rssKiB) / 1024)} MiB, serf agent ${Math.round(median(serf.rssKiB) / 1024)} MiB`)
+      const mib = (memory: Resident[], field: keyof Resident): number => Math.round(median(memory.map(entry => entry[field])) / 1024)
+      console.log(`(b) idle resident memory, median: garden ${mib(sower.memory, 'totalKiB')} MiB (${mib(sower.memory, 'privateKiB')} MiB private), ` +
+        `serf agent ${mib(serf.memory, 'totalKiB')} MiB (${mib(serf.memory, 'privateKiB')} MiB private)`)
     }
     if (args.only == null || args.only === 'catch-up') {
       const catchUp = await benchCatchUp(dir)
