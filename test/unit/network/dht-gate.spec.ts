@@ -15,10 +15,9 @@ import { generateKey } from '../../../src/keys/index.ts'
 import { silentLogger } from '../../../src/logger.ts'
 import { DhtGate } from '../../../src/network/dht-gate.ts'
 import type { SigningKey } from '../../../src/keys/index.ts'
-import { signRecord } from '../../../src/records/index.ts'
-import { createTestFleet, iso } from '../../utils/fleet.ts'
+import { createTestFleet } from '../../utils/fleet.ts'
 import type { TestFleet, TestMember } from '../../utils/fleet.ts'
-import { LOOPBACK, NodeSet, gossipReady, isReset, waitForEvent, waitUntil } from './helpers.ts'
+import { LOOPBACK, NodeSet, gossipReady, isReset, signRevocation, waitForEvent, waitUntil } from './helpers.ts'
 import type { RunningNode } from './helpers.ts'
 
 /** Long enough that no connection in these tests closes for lack of a certificate. */
@@ -73,21 +72,6 @@ async function collect (events: AsyncIterable<QueryEvent>): Promise<QueryEvent[]
     collected.push(event)
   }
   return collected
-}
-
-function revoke (fleet: TestFleet, peer: string): ReturnType<typeof signRecord<'revocation'>> {
-  const record = signRecord('revocation', {
-    fleet: fleet.fleet,
-    author: fleet.admin.id,
-    seq: fleet.adminFeed.seq + 1,
-    prev: fleet.adminFeed.prev,
-    issuedAt: iso(Date.now()),
-    peer,
-    reason: 'key lost'
-  }, [fleet.admin])
-  fleet.adminFeed.seq++
-  fleet.adminFeed.prev = record.id
-  return record
 }
 
 /** Creates a libp2p node on loopback with identify, ping and, when given, a DHT and a key. */
@@ -223,7 +207,7 @@ describe('DHT gate', function () {
     await waitUntil(() => inRoutingTable(a, revokedId), 5_000, 'member in the routing table')
     await gossipReady(b, [a])
     const revoked = waitForEvent<any>(a.node, 'status', change => change.peer === revokedId && !change.status.member)
-    await b.node.publish(revoke(fleet, revokedId))
+    await b.node.publish(signRevocation(fleet, revokedId))
     await revoked
     await waitUntil(async () => !(await inRoutingTable(a, revokedId)), 5_000, 'revoked member removed')
     assert.equal(await inRoutingTable(a, b.member.key.id), true)

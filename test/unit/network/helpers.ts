@@ -145,6 +145,22 @@ export function signIntent (fleet: TestFleet, overrides: Partial<DeployIntentBod
   return record
 }
 
+/** Signs the admin's next revocation of `peer`, advancing the fleet's admin feed. */
+export function signRevocation (fleet: TestFleet, peer: string, reason = 'key lost'): SignedRecord<'revocation'> {
+  const record = signRecord('revocation', {
+    fleet: fleet.fleet,
+    author: fleet.admin.id,
+    seq: fleet.adminFeed.seq + 1,
+    prev: fleet.adminFeed.prev,
+    issuedAt: iso(Date.now()),
+    peer,
+    reason
+  }, [fleet.admin])
+  fleet.adminFeed.seq++
+  fleet.adminFeed.prev = record.id
+  return record
+}
+
 /**
  * Waits until `node` has every peer in `peers` as a control topic
  * subscriber. A record published before that reaches them only by a later sync.

@@ -9,7 +9,7 @@ import { NotMemberError } from '../../../src/network/index.ts'
 import { signRecord } from '../../../src/records/index.ts'
 import { createTestFleet, iso } from '../../utils/fleet.ts'
 import type { TestFleet, TestMember } from '../../utils/fleet.ts'
-import { NodeSet, gossipReady, isReset, signIntent, waitForEvent, waitForLibp2pEvent, waitUntil } from './helpers.ts'
+import { NodeSet, gossipReady, isReset, signIntent, signRevocation, waitForEvent, waitForLibp2pEvent, waitUntil } from './helpers.ts'
 import type { RunningNode } from './helpers.ts'
 
 /** Long enough that no connection in a test closes for lack of a certificate, unless the test is about that. */
@@ -63,21 +63,6 @@ async function sendRawHello (from: RunningNode, to: RunningNode, records: Uint8A
   await lp.writeV([header, ...records])
   await lp.read({ signal: AbortSignal.timeout(5_000) })
   await stream.close()
-}
-
-function revoke (fleet: TestFleet, peer: string): ReturnType<typeof signRecord<'revocation'>> {
-  const record = signRecord('revocation', {
-    fleet: fleet.fleet,
-    author: fleet.admin.id,
-    seq: fleet.adminFeed.seq + 1,
-    prev: fleet.adminFeed.prev,
-    issuedAt: iso(Date.now()),
-    peer,
-    reason: 'key lost'
-  }, [fleet.admin])
-  fleet.adminFeed.seq++
-  fleet.adminFeed.prev = record.id
-  return record
 }
 
 describe('membership gate', function () {
@@ -180,7 +165,7 @@ describe('membership gate', function () {
     await waitUntil(() => a.node.connectedMembers().length === 2, 5_000, 'connections')
     await gossipReady(b, [a])
     const revoked = waitForEvent<any>(a.node, 'status', change => change.peer === c.member.key.id && !change.status.member)
-    await b.node.publish(revoke(fleet, c.member.key.id))
+    await b.node.publish(signRevocation(fleet, c.member.key.id))
     await revoked
     await waitUntil(() => !hasConnection(a, c) && !hasConnection(b, c), 5_000, 'disconnection')
     // The gater at a denies the upgraded connection; c may see its dial fail or the connection close.
