@@ -59,6 +59,24 @@ async function sleep (ms: number, signal: AbortSignal): Promise<void> {
   })
 }
 
+/**
+ * Resolves with what `work` resolves to, or with undefined as soon as
+ * `signal` aborts. `work` goes on either way.
+ */
+async function unlessAborted<T> (work: Promise<T>, signal: AbortSignal): Promise<T | undefined> {
+  if (signal.aborted) {
+    return undefined
+  }
+  const aborted = Promise.withResolvers<undefined>()
+  const onAbort = (): void => { aborted.resolve(undefined) }
+  signal.addEventListener('abort', onAbort, { once: true })
+  try {
+    return await Promise.race([work, aborted.promise])
+  } finally {
+    signal.removeEventListener('abort', onAbort)
+  }
+}
+
 /** The path by which a garden learned of an intent, named as policy triggers are. */
 export type IntentTrigger = 'realtime' | 'poll_on_connect'
 
@@ -148,7 +166,7 @@ export class FleetNode extends EventEmitter<FleetNodeEvents> {
     const ingestComponents = { ...components, trust: this.trust, signatures: this.#signatures }
     const ingestInit: IngestInit = {
       nowMs: this.#init.nowMs,
-      onFork: async (record, existing) => { await this.#raiseForkAlert(record, existing) },
+      onFork: (record, existing) => { this.#startForkAlert(record, existing) },
       onAccept: (record, meta, expired) => { this.#accepted(record, meta, expired) }
     }
     this.ingest = createIngest(ingestComponents, ingestInit)
@@ -425,12 +443,26 @@ export class FleetNode extends EventEmitter<FleetNodeEvents> {
   }
 
   /**
+   * Raises a fork alert in the background, so that the ingest of a sync
+   * batch never waits for this node's appends, which a garden holds back
+   * until its first sync. Stop waits for the work but not for an append
+   * that is still held back. A failure is logged.
+   */
+  #startForkAlert (record: SignedRecord, existing: string): void {
+    this.#track(this.#raiseForkAlert(record, existing, this.#controller.signal)).catch(err => {
+      this.#log.error({ err, subject: record.author, record: record.id, existing }, 'fork alert not raised')
+    })
+  }
+
+  /**
    * Signs and gossips an alert that carries both records of a fork the
    * store detected. The store detects at most one fork per author, so a
    * node raises at most one alert per author. Nodes that learn the fork
-   * from an alert raise none.
+   * from an alert raise none. When `signal` aborts while the append waits,
+   * the node stops waiting for it, and the alert is neither emitted nor
+   * gossiped.
    */
-  async #raiseForkAlert (record: SignedRecord, existing: string): Promise<void> {
+  async #raiseForkAlert (record: SignedRecord, existing: string, signal: AbortSignal): Promise<void> {
     if (record.author === 'root') {
       this.#log.error({ record: record.id, existing }, 'two root records share one version')
       return
@@ -445,15 +477,35 @@ export class FleetNode extends EventEmitter<FleetNodeEvents> {
       this.#log.error({ record: record.id, existing }, 'fork alert not raised: the stored record is missing or larger than an alert can carry')
       return
     }
-    const alert = await this.#components.store.append('alert', {
+    const appending = this.#components.store.append('alert', {
       fleet: this.fleet,
       issuedAt: new Date(this.#init.nowMs()).toISOString(),
       kind: 'fork',
       ...fields
     }, this.#components.nodeKey)
+    const alert = await unlessAborted(appending, signal)
+    if (alert == null || signal.aborted) {
+      this.#awaitAlertAfterStop(appending, record.author)
+      return
+    }
     this.#log.warn({ alert: alert.id, subject: record.author, seq: fields.subjectSeq }, 'fork alert raised')
     this.emit('alert', alert)
     await this.#gossip(alert)
+  }
+
+  /**
+   * Logs the end of an alert append that stop left waiting in the store's
+   * queue. The store's append guard decides when it completes or fails, and
+   * a garden's own feed guard fails the appends of a stopped garden.
+   * NOTE: a fork stays refused after a restart but raises no alert again,
+   * so an alert that fails here reaches no peer from this node.
+   */
+  #awaitAlertAfterStop (appending: Promise<SignedRecord<'alert'>>, subject: string): void {
+    appending.then(alert => {
+      this.#log.info({ alert: alert.id, subject }, 'fork alert stored after the node stopped; it reaches peers by sync')
+    }, err => {
+      this.#log.warn({ err, subject }, 'fork alert not raised, because the node stopped while this node\'s appends were held back')
+    })
   }
 
   #startPeriodicSync (): void {

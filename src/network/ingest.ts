@@ -52,10 +52,12 @@ export interface IngestInit {
   nowMs?: () => number
   /**
    * Called when the store detects a fork, with the record that completed it
-   * and the id it collides with. A fork learned from an alert's evidence
+   * and the id it collides with. The pipeline does not wait for it, so work
+   * that can wait, such as appending an alert, belongs in the background.
+   * An error it throws is logged. A fork learned from an alert's evidence
    * does not call it.
    */
-  onFork?: (record: SignedRecord, existing: string) => Promise<void>
+  onFork?: (record: SignedRecord, existing: string) => void
   /**
    * Called after a record was stored and the trust state updated. `expired`
    * is true for an expired intent stored as history, which must not be applied.
@@ -269,7 +271,7 @@ async function judgeAndStore (context: Context, group: Candidate[], meta: Ingest
       if (put.status === 'rejected') {
         throw put.reason
       }
-      outcomes[index] = await settle(context, record, meta, put.value, expired)
+      outcomes[index] = settle(context, record, meta, put.value, expired)
     } catch (err) {
       outcomes[index] = internalFailure(context, err, meta, record)
     }
@@ -319,7 +321,7 @@ async function storeCandidate (context: Context, { record, evidence }: Candidate
   return await context.store.put(record, stored)
 }
 
-async function settle (context: Context, record: SignedRecord, meta: IngestMeta, stored: PutResult, expired: boolean): Promise<IngestResult> {
+function settle (context: Context, record: SignedRecord, meta: IngestMeta, stored: PutResult, expired: boolean): IngestResult {
   switch (stored.status) {
     case 'stored':
       context.trust.apply(record)
@@ -333,8 +335,16 @@ async function settle (context: Context, record: SignedRecord, meta: IngestMeta,
       return result('ignore', 'ERR_AUTHOR_REFUSED', stored.reason, record)
     case 'fork':
       context.logger.warn({ author: record.author, seq: record.seq, record: record.id, existing: stored.existing }, 'fork detected')
-      await context.onFork?.(record, stored.existing)
+      reportFork(context, record, stored.existing)
       return result('ignore', 'ERR_FORK', `${record.id} forks the feed of ${record.author} at seq ${record.seq} with ${stored.existing}`, record)
+  }
+}
+
+function reportFork (context: Context, record: SignedRecord, existing: string): void {
+  try {
+    context.onFork?.(record, existing)
+  } catch (err) {
+    context.logger.error({ err, record: record.id, existing }, 'the fork handler failed')
   }
 }
 

@@ -7,7 +7,9 @@ import type { Logger } from 'pino'
 import { FeedMarkError, readFeedMark, writeFeedMark } from '../../../src/garden/feed-mark.ts'
 import { OwnFeedGuard, judgeOwnFeed } from '../../../src/garden/own-feed.ts'
 import type { OwnFeedFacts, OwnFeedGuardInit } from '../../../src/garden/own-feed.ts'
+import type { SyncEvent } from '../../../src/network/index.ts'
 import type { SignedRecord } from '../../../src/records/index.ts'
+import { reportAt } from '../../utils/alerts.ts'
 import { createTestFleet, iso } from '../../utils/fleet.ts'
 import type { TestFleet, TestMember } from '../../utils/fleet.ts'
 import { NodeSet, report, waitForEvent, waitUntil } from '../network/helpers.ts'
@@ -244,5 +246,40 @@ describe('own feed guard', function () {
     assert.match(error?.msg ?? '', /`sower enroll NEW_KEY_ID --name NAME`/)
     assert.match(error?.msg ?? '', new RegExp(`\`sower revoke ${member.key.id} --reason "forked key"\``))
     await assert.rejects(appendReport(node, fleet), { code: 'ERR_OWN_FEED_FORKED' })
+  })
+
+  it('alerts after a sync that forks', async () => {
+    const fleet = createTestFleet({ members: 3 })
+    const [member, peerMember, subjectMember] = fleet.members
+    const subject = subjectMember.key
+    const peer = await nodes.start(fleet, peerMember, { certificates: fleet.members.map(other => other.certificate) })
+    const first = reportAt(fleet.fleet, subject, 1, null, '6.6.6')
+    for (const record of [first, reportAt(fleet.fleet, subject, 2, first.id, '6.6.6')]) {
+      await peer.store.put(record, { via: 'local', receivedAt: iso(Date.now()) })
+    }
+    const waitMs = 20_000
+    const { node, guard } = await startGuarded(fleet, member, { waitMs })
+    await node.store.put(reportAt(fleet.fleet, subject, 1, null, '1.0.0'), { via: 'local', receivedAt: iso(Date.now()) })
+    const order: string[] = []
+    node.node.on('sync', () => { order.push('sync') })
+    node.node.on('alert', () => { order.push('alert') })
+    const synced = waitForEvent<SyncEvent>(node.node, 'sync')
+    const alerted = waitForEvent<SignedRecord<'alert'>>(node.node, 'alert')
+    const startedMs = performance.now()
+
+    await node.node.dial(peer.node.getMultiaddrs()[0])
+    const sync = await synced
+    const alert = await alerted
+
+    assert.ok(performance.now() - startedMs < waitMs / 2, `alert after ${performance.now() - startedMs} ms`)
+    assert.equal(sync.received, 1)
+    assert.deepEqual(order, ['sync', 'alert'])
+    assert.equal(alert.body.subject, subject.id)
+    assert.equal(alert.seq, 1)
+    assert.equal(guard.state, 'ready')
+    assert.equal((await readFeedMark(join(folder, `${member.name}.pem.feed-head`)))?.record, alert.id)
+    // The alert goes out by gossip; a sync brings it when the peer had not subscribed yet.
+    await peer.node.syncWith(member.key.id)
+    assert.equal(await peer.store.has(alert.id), true)
   })
 })
