@@ -60,6 +60,7 @@ const EXACT: Record<string, ExitStatus> = {
   ERR_STORE_OPEN: EXIT.unavailable,
   ERR_STORE_VERSION: EXIT.unavailable,
   ERR_STORE_CLOSED: EXIT.unavailable,
+  ERR_ADMIN_FEED_BEHIND: EXIT.unavailable,
   ERR_NODE_UNREACHABLE: EXIT.unavailable,
   ERR_CONTROL: EXIT.unavailable,
   ERR_CLOSURE_UNAVAILABLE: EXIT.unavailable,

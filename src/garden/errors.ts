@@ -51,3 +51,10 @@ export class OwnFeedStoppedError extends SowerError {
     super(`the node stopped before it could sign the next record of ${author}; nothing was signed`, 'ERR_OWN_FEED_STOPPED')
   }
 }
+
+/** The store has fewer records of an admin key's feed than the key signed, so signing would fork the feed. */
+export class AdminFeedBehindError extends SowerError {
+  constructor (message: string) {
+    super(message, 'ERR_ADMIN_FEED_BEHIND')
+  }
+}

@@ -16,11 +16,12 @@ import type { GardenIdentity } from '../deploy/index.ts'
 import { ClosureTransfer } from '../transfer/index.ts'
 import { startWebView } from '../web/index.ts'
 import type { WebView } from '../web/index.ts'
+import { AdminFeedGuard } from './admin-feed.ts'
 import { GardenApi } from './api.ts'
 import { createBackend } from './backend.ts'
 import { ControlServer, controlSocketPath } from './control-server.ts'
 import { feedMarkPath } from './feed-mark.ts'
-import { OwnFeedGuard } from './own-feed.ts'
+import { OWN_FEED_WAIT_MS, OwnFeedGuard } from './own-feed.ts'
 import { SOWER_VERSION } from './version.ts'
 
 export { GardenApi, NODE_API_METHODS, toEnvelope } from './api.ts'
@@ -30,8 +31,9 @@ export { createBackend } from './backend.ts'
 export { buildRelease, resolveStorePath } from './release.ts'
 export { exportBundle, importBundle, writeRecordsBundle, BUNDLE_FORMAT, BUNDLE_VERSION } from './bundle.ts'
 export type { BundleExportSummary, BundleImportSummary } from './bundle.ts'
+export { AdminFeedGuard, adminBehindMessage } from './admin-feed.ts'
 export {
-  BundleError, ControlError, NoAdminKeyError, NotFoundError, OwnFeedBehindError, OwnFeedForkedError, OwnFeedStoppedError, RemoteError
+  AdminFeedBehindError, BundleError, ControlError, NoAdminKeyError, NotFoundError, OwnFeedBehindError, OwnFeedForkedError, OwnFeedStoppedError, RemoteError
 } from './errors.ts'
 export { FEED_MARK_SUFFIX, feedMarkPath, readFeedMark } from './feed-mark.ts'
 export type { FeedMark } from './feed-mark.ts'
@@ -55,6 +57,12 @@ export interface GardenInit {
   network?: Partial<Pick<FleetNodeInit, 'syncIntervalMs' | 'membershipGraceMs' | 'redialDelaysMs' | 'redialMaxDelayMs'>>
   /** Overrides of the wait for a first sync before the node signs, for tests. */
   ownFeed?: { waitMs?: number, vouchedWaitMs?: number }
+  /**
+   * Override of the time after start during which a record of an admin key
+   * whose store is below its feed head mark waits for sync, for tests.
+   * @default OWN_FEED_WAIT_MS
+   */
+  adminFeed?: { waitMs?: number }
   nowMs?: () => number
 }
 
@@ -83,6 +91,7 @@ export class Garden {
   #transfer?: ClosureTransfer
   #engine?: DeploymentEngine
   #ownFeed?: OwnFeedGuard
+  #adminFeeds: AdminFeedGuard[] = []
   /** The engine's start, which waits until the own feed is ready. */
   #engineStart?: Promise<void>
   #cancelEngineStart?: () => void
@@ -171,6 +180,10 @@ export class Garden {
     })
     this.#ownFeed = ownFeed
     await ownFeed.start()
+    this.#adminFeeds = startAdminFeedGuards({ store, identity, config, logger: this.#log }, {
+      waitMs: this.#init.adminFeed?.waitMs ?? OWN_FEED_WAIT_MS,
+      exceptAuthor: identity.nodeKey.id
+    })
     this.#backend = createBackend(config.nix)
     this.#api = new GardenApi({
       config,
@@ -249,6 +262,7 @@ export class Garden {
     await this.#engineStart
     await this.#stopPart('deployment engine', async () => { await this.#engine?.stop() })
     await this.#stopPart('own feed guard', async () => { await this.#ownFeed?.stop() })
+    await this.#stopPart('admin feed guards', async () => { this.#adminFeeds.forEach(guard => { guard.stop() }) })
     await this.#stopPart('closure transfer', async () => { await this.#transfer?.stop() })
     await this.#stopPart('fleet node', async () => { await this.#node?.stop() })
     await this.#stopPart('record store', async () => { await this.#store?.close() })
@@ -418,6 +432,8 @@ export async function openStoreOnly (config: Config, logger: Logger): Promise<St
   await mkdir(config.dataDir, { recursive: true, mode: 0o700 })
   const store = await RecordStore.open(join(config.dataDir, RECORDS_FOLDER), { logger })
   try {
+    // Nothing here syncs, so an append below an admin key's mark fails at once.
+    const adminFeeds = startAdminFeedGuards({ store, identity, config, logger }, { waitMs: 0 })
     const trust = new TrustState({ store, logger }, { root: identity.root })
     await trust.load()
     const ingest = createIngest({ store, trust, logger })
@@ -431,9 +447,33 @@ export async function openStoreOnly (config: Config, logger: Logger): Promise<St
       backend: createBackend(config.nix),
       logger
     })
-    return { api, store, trust, close: async () => { await store.close() } }
+    const close = async (): Promise<void> => {
+      adminFeeds.forEach(guard => { guard.stop() })
+      await store.close()
+    }
+    return { api, store, trust, close }
   } catch (err) {
     await store.close()
     throw err
   }
+}
+
+/**
+ * Guards the appends of each admin key of the config with the feed head
+ * mark beside its key file. `exceptAuthor` is a key that another guard
+ * covers already, such as a garden's node key.
+ */
+function startAdminFeedGuards (parts: { store: RecordStore, identity: Identity, config: Config, logger: Logger },
+  init: { waitMs: number, exceptAuthor?: string }): AdminFeedGuard[] {
+  const { store, identity, config, logger } = parts
+  const guards = new Map<string, AdminFeedGuard>()
+  for (const [index, key] of identity.adminKeys.entries()) {
+    if (key.id === init.exceptAuthor || guards.has(key.id)) {
+      continue
+    }
+    const guard = new AdminFeedGuard({ store, author: key.id, logger }, { markFile: feedMarkPath(config.adminKeys[index]), waitMs: init.waitMs })
+    guard.start()
+    guards.set(key.id, guard)
+  }
+  return [...guards.values()]
 }
