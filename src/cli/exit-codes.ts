@@ -77,7 +77,8 @@ const PREFIXES: Array<[string, ExitStatus]> = [
   ['ERR_WEB_', EXIT.invalidInput],
   ['ERR_ROOT_', EXIT.rejected],
   ['ERR_NIX_', EXIT.unavailable],
-  ['ERR_STORE_', EXIT.unavailable]
+  ['ERR_STORE_', EXIT.unavailable],
+  ['ERR_OWN_FEED_', EXIT.unavailable]
 ]
 
 /** Returns the exit status for a `SowerError` code; unknown codes are unexpected. */
