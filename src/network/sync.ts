@@ -318,14 +318,17 @@ async function selectBatch (components: SyncComponents, init: SyncInit, after: M
     if ((lastSeqs.get(author) ?? 0) < from) {
       continue
     }
-    for (const record of await components.store.rangeBytes(author, from, init.batchMaxRecords - records.length)) {
+    // The store stops reading once the records reach the bytes left in the batch.
+    const read = await components.store.rangeBytes(author, from, init.batchMaxRecords - records.length,
+      init.batchMaxBytes - bytes)
+    for (const record of read) {
       if (records.length > 0 && bytes + record.bytes.byteLength > init.batchMaxBytes) {
         return { records, more: true }
       }
       records.push(record)
       bytes += record.bytes.byteLength
     }
-    if (records.length >= init.batchMaxRecords) {
+    if (records.length >= init.batchMaxRecords || bytes >= init.batchMaxBytes) {
       return { records, more: true }
     }
   }

@@ -238,8 +238,10 @@ export class RecordStore extends EventEmitter<RecordStoreEvents> {
    * judges every record itself. A record is decoded only when its bytes do
    * not hash to its id, as for a root, whose id hashes its signing bytes.
    * A record that does not decode to its id is logged and left out.
+   * Records are read in pages, and reading stops after the page in which
+   * they reach `maxBytes` in total, so the last ones may cross it.
    */
-  async rangeBytes (author: string, fromSeq: number, limit: number): Promise<StoredBytes[]> {
+  async rangeBytes (author: string, fromSeq: number, limit: number, maxBytes = Infinity): Promise<StoredBytes[]> {
     this.#assertOpen()
     const from = clampSeq(fromSeq)
     if (limit <= 0 || from > Number.MAX_SAFE_INTEGER) {
@@ -250,8 +252,25 @@ export class RecordStore extends EventEmitter<RecordStoreEvents> {
       lt: prefixRange(author).lt,
       limit: Number.isFinite(limit) ? Math.floor(limit) : -1
     }).all()
+    const found: StoredBytes[] = []
+    let read = 0
+    let bytes = 0
+    let largest = 0
+    while (read < entries.length && bytes < maxBytes) {
+      const page = entries.slice(read, read + pageRecords(read, maxBytes - bytes, largest))
+      read += page.length
+      for (const record of await this.#readFeedEntries(author, page)) {
+        found.push(record)
+        bytes += record.bytes.byteLength
+        largest = Math.max(largest, record.bytes.byteLength)
+      }
+    }
+    return found
+  }
+
+  async #readFeedEntries (author: string, entries: Array<[string, unknown]>): Promise<StoredBytes[]> {
     const ids = entries.map(([, value]) => decodeFeedEntry(value as string).id)
-    const raws = ids.length === 0 ? [] : await this.#tables.records.sublevel.getMany(ids)
+    const raws = await this.#tables.records.sublevel.getMany(ids)
     const found: StoredBytes[] = []
     entries.forEach(([key], index) => {
       const bytes = raws[index] as Uint8Array | undefined
@@ -572,6 +591,16 @@ export class RecordStore extends EventEmitter<RecordStoreEvents> {
 
 function clampSeq (seq: number): number {
   return Math.max(1, Math.ceil(seq))
+}
+
+/**
+ * Returns how many records `rangeBytes` reads next: as many as it has read
+ * so far (at least one), but no more than would fit in `remainingBytes` if
+ * each were as large as the largest so far.
+ */
+function pageRecords (readRecords: number, remainingBytes: number, largestBytes: number): number {
+  const fitting = largestBytes === 0 ? Infinity : Math.ceil(remainingBytes / largestBytes)
+  return Math.max(1, Math.min(readRecords, fitting))
 }
 
 /** Orders by name, then peer id, by UTF-16 code units, which costs less than `localeCompare`. */

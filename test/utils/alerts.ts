@@ -41,14 +41,18 @@ export function signAlert (fleet: string, reporter: SigningKey, pair: ForkPair,
   return signRecord('alert', body, [reporter])
 }
 
-/** Signs an event of `key` at `seq` whose `detail` pads its envelope to exactly `bytes`. */
-export function eventOfSize (fleet: string, key: SigningKey, seq: number, bytes: number, label: string): SignedRecord<'event'> {
+/**
+ * Signs an event of `key` at `seq` whose `detail` pads its envelope to
+ * exactly `bytes`. Without `prev`, an event after seq 1 names a made-up record.
+ */
+export function eventOfSize (fleet: string, key: SigningKey, seq: number, bytes: number, label: string,
+  prev: string | null = seq === 1 ? null : 'rep_' + 'b'.repeat(52)): SignedRecord<'event'> {
   const intent = 'int_' + 'a'.repeat(52)
   const body = {
     fleet,
     author: key.id,
     seq,
-    prev: seq === 1 ? null : 'rep_' + 'b'.repeat(52),
+    prev,
     issuedAt: '2026-03-01T09:00:00.000Z',
     deployment: deploymentId(intent, 'web', key.id),
     intent,

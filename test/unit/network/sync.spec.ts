@@ -1,7 +1,9 @@
 import assert from 'node:assert/strict'
 import { generateKey } from '../../../src/keys/index.ts'
-import { SYNC_REQUEST_MAX_AUTHORS } from '../../../src/network/index.ts'
+import { SYNC_BATCH_MAX_BYTES, SYNC_REQUEST_MAX_AUTHORS } from '../../../src/network/index.ts'
 import type { SignedRecord } from '../../../src/records/index.ts'
+import type { RecordStore } from '../../../src/store/index.ts'
+import { eventOfSize } from '../../utils/alerts.ts'
 import { createTestFleet } from '../../utils/fleet.ts'
 import type { TestFleet, TestMember } from '../../utils/fleet.ts'
 import { NodeSet, report, waitUntil } from './helpers.ts'
@@ -26,6 +28,18 @@ function fleetWithLastAuthorEnrolled (): TestFleet {
 
 async function put (node: RunningNode, record: SignedRecord): Promise<void> {
   await node.store.put(record, { via: 'local', receivedAt: new Date().toISOString() })
+}
+
+/** Adds up the bytes of the records that `store.rangeBytes` returns from now on. */
+function countRangeBytes (store: RecordStore): { bytes: number } {
+  const counted = { bytes: 0 }
+  const rangeBytes = store.rangeBytes.bind(store)
+  store.rangeBytes = async (...args) => {
+    const records = await rangeBytes(...args)
+    counted.bytes += records.reduce((total, record) => total + record.bytes.byteLength, 0)
+    return records
+  }
+  return counted
 }
 
 describe('sync', function () {
@@ -107,5 +121,27 @@ describe('sync', function () {
     await a.node.start()
     await waitUntil(() => authors.length === own.length + others.length, 15_000, 'every report')
     assert.deepEqual(authors.slice(0, own.length), own.map(() => caller.key.id))
+  })
+
+  it('reads large records about once', async () => {
+    const fleet = createTestFleet({ members: 3 })
+    const certificates = fleet.members.map(member => member.certificate)
+    const [caller, server, author] = fleet.members
+    const b = await nodes.start(fleet, server, { certificates })
+    // Four records fill a batch, so the server needs six rounds for the feed.
+    const feed: Array<SignedRecord<'event'>> = []
+    for (let seq = 1; seq <= 24; seq++) {
+      feed.push(eventOfSize(fleet.fleet, author.key, seq, SYNC_BATCH_MAX_BYTES / 4, `large ${seq}`, feed.at(-1)?.id ?? null))
+    }
+    for (const record of feed) {
+      await put(b, record)
+    }
+    const read = countRangeBytes(b.store)
+
+    const a = await nodes.start(fleet, caller, { certificates, bootstrap: b.node.getMultiaddrs() })
+    await waitUntil(async () => await a.store.has(feed[feed.length - 1].id), 20_000, 'the last large record')
+
+    const sent = feed.reduce((total, record) => total + record.bytes.byteLength, 0)
+    assert.ok(read.bytes < 2 * sent, `the server read ${read.bytes} bytes of records to send ${sent}`)
   })
 })

@@ -173,6 +173,37 @@ describe('RecordStore', () => {
     })
   })
 
+  describe('rangeBytes', () => {
+    it('returns the canonical bytes in order', async () => {
+      const feed = reports(3)
+      await store.putMany(feed.map(record => ({ record, meta: metaAt(0) })))
+
+      const read = await store.rangeBytes(feed[0].author, 1, 10)
+
+      assert.deepEqual(read.map(record => record.seq), [1, 2, 3])
+      assert.deepEqual(read.map(record => Buffer.from(record.bytes)), feed.map(record => Buffer.from(record.bytes)))
+    })
+
+    it('stops once the records reach maxBytes', async () => {
+      const feed = reports(8)
+      await store.putMany(feed.map(record => ({ record, meta: metaAt(0) })))
+      const firstTwoBytes = feed[0].bytes.byteLength + feed[1].bytes.byteLength
+
+      const read = await store.rangeBytes(feed[0].author, 1, 10, firstTwoBytes)
+
+      assert.deepEqual(read.map(record => record.seq), [1, 2])
+    })
+
+    it('reads one record past a small maxBytes', async () => {
+      const feed = reports(3)
+      await store.putMany(feed.map(record => ({ record, meta: metaAt(0) })))
+
+      const read = await store.rangeBytes(feed[0].author, 1, 10, 1)
+
+      assert.deepEqual(read.map(record => record.seq), [1])
+    })
+  })
+
   describe('append', () => {
     it('chains seq and prev', async () => {
       const key = generateKey()
