@@ -287,6 +287,12 @@ export class DeploymentEngine extends EventEmitter<DeploymentEngineEvents> {
     }
     await checkPage()
 
+    // After a lost data folder, the garden's own feed sets the seed states before any intent is handled.
+    for (const id of unhandled) {
+      const record = await this.#components.store.get(id) as SignedRecord<'intent'> | undefined
+      if (record === undefined || this.#abort.signal.aborted) continue
+      await this.#intake.restoreFromOwnFeed(record)
+    }
     for (const id of unhandled) {
       const record = await this.#components.store.get(id) as SignedRecord<'intent'> | undefined
       if (record === undefined || this.#abort.signal.aborted) continue

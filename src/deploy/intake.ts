@@ -1,6 +1,7 @@
 import { deploymentId } from '../records/index.ts'
 import type { DeployIntentBody, FollowUpIntentBody, Release, SignedRecord } from '../records/index.ts'
 import type { DeploymentReason } from '../policy/index.ts'
+import { isOpenDeployment } from '../store/index.ts'
 import type { RecordStore } from '../store/index.ts'
 import { failJob, succeedJob, withdrawJob } from './endings.ts'
 import type { JobContext } from './endings.ts'
@@ -86,6 +87,11 @@ export class IntentIntake {
         const id = deploymentId(record.id, release.seed, self.peer)
         created.push(id)
         if (this.#init.jobs.jobs.has(id)) continue
+        if (await this.#endedInOwnFeed(id, record, release.seed)) {
+          this.#init.log.info({ deployment: id, intent: record.id },
+            'deployment already ended in this garden\'s feed, so it does not run again')
+          continue
+        }
         await this.#accept(this.#newJob(id, record, release, subscription, trigger), record, release, subscription, reason)
       }
     }
@@ -98,6 +104,52 @@ export class IntentIntake {
       const stored = await this.#init.store.get(followUp) as SignedRecord<'intent'> | undefined
       if (stored !== undefined && stored.body.action !== 'deploy') await this.#handleFollowUp(stored.id, stored.body)
     }
+  }
+
+  /**
+   * Updates the seed states from the ended deployments of `record` that
+   * this garden's own feed contains and no job has. The engine calls it for
+   * every unhandled intent at start, before it handles any, so that after a
+   * lost data folder an older intent is judged against the newer ones.
+   */
+  async restoreFromOwnFeed (record: SignedRecord<'intent'>): Promise<void> {
+    const run = this.#queue.then(async () => {
+      const body = record.body
+      const self = this.#init.self()
+      if (body.action !== 'deploy' || !selectsGarden(body.targets, self)) return
+      for (const release of body.releases) {
+        const id = deploymentId(record.id, release.seed, self.peer)
+        if (subscriptionFor(this.#init.subscriptions(), release.seed) === undefined || this.#init.jobs.jobs.has(id)) continue
+        await this.#endedInOwnFeed(id, record, release.seed)
+      }
+    })
+    this.#queue = run.catch(() => {})
+    await run
+  }
+
+  /**
+   * Returns true when this garden's own feed in the store already ends the
+   * deployment, although no job has it: after the data folder was lost,
+   * sync brings the feed back, and running the deployment again would
+   * repeat its host commands. Raises the seed's highest sequence to the
+   * intent's, and after a success its applied sequence too, as the job did.
+   * NOTE: the deployment gets no job, so a later retry of its intent does not run it here.
+   */
+  async #endedInOwnFeed (id: string, record: SignedRecord<'intent'>, seedName: string): Promise<boolean> {
+    const summary = await this.#init.store.deployment(id)
+    if (summary === undefined || isOpenDeployment(summary)) return false
+    const sequence = (record.body as DeployIntentBody).sequence
+    const seed = this.#init.jobs.seed(seedName)
+    const applied = summary.result === 'success' && sequence > seed.applied
+    if (applied || sequence > seed.highest) {
+      await this.#init.jobs.saveSeed(seedName, {
+        applied: applied ? sequence : seed.applied,
+        appliedIntent: applied ? record.id : seed.appliedIntent,
+        highest: Math.max(seed.highest, sequence),
+        highestIntent: sequence > seed.highest ? record.id : seed.highestIntent
+      })
+    }
+    return true
   }
 
   async #handleFollowUp (id: string, body: FollowUpIntentBody): Promise<void> {

@@ -1,4 +1,4 @@
-import { access, chmod, cp, mkdtemp, readFile, writeFile } from 'node:fs/promises'
+import { access, chmod, cp, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -249,6 +249,20 @@ export class TestGarden {
   async close (): Promise<void> {
     await this.engine.stop()
     await this.store.close()
+  }
+
+  /**
+   * Deletes the record store, as a lost data folder would, then stores
+   * `records` again as the first sync after start brings them back, and
+   * starts a new engine. The profiles and the Nix store stay.
+   */
+  async loseStore (records: SignedRecord[]): Promise<void> {
+    await this.close()
+    await rm(join(this.folder, 'db'), { recursive: true, force: true })
+    const store = await RecordStore.open(join(this.folder, 'db'))
+    await store.putMany(records.map(record => ({ record, meta: { via: 'sync' as const, receivedAt: iso(this.now) } })))
+    await store.close()
+    await this.open()
   }
 
   /** Stores an intent as gossip would and hands it to the engine. */

@@ -1,6 +1,8 @@
 import assert from 'node:assert/strict'
+import { rm, writeFile } from 'node:fs/promises'
+import { join } from 'node:path'
 import { DAY_MS, iso } from '../../utils/fleet.ts'
-import { describeOnBackends, idOf, service } from './helpers.ts'
+import { describeOnBackends, idOf, readLines, service } from './helpers.ts'
 
 const CONFIRM = { acceptRealtime: true, confirm: true }
 
@@ -103,6 +105,50 @@ describeOnBackends('deployment intents', suite => {
 
     assert.equal(g.lastEvent(idOf(g, intent), 'canceled'), undefined)
     assert.equal(g.engine.job(idOf(g, intent))?.step, 'succeeded')
+  })
+
+  it('runs no failed deployment again after a lost store', async function () {
+    const g = await suite.garden(s => [
+      service(s, { acceptRealtime: true, deployOnConnect: true, commands: { healthCheck: [s.scripts.health] } })
+    ])
+    await writeFile(join(g.folder, 'healthy'), '')
+    const first = g.signer.deploy(1, [await g.release(suite.closures.web1)])
+    await g.receive(first)
+    await g.waitForResult(idOf(g, first))
+    await rm(join(g.folder, 'healthy'))
+    const failed = g.signer.deploy(2, [await g.release(suite.closures.web2)])
+    await g.receive(failed)
+    assert.equal((await g.waitForResult(idOf(g, failed))).body.result, 'failure')
+    await g.engine.idle()
+    const activations = await readLines(join(g.folder, 'activations'))
+    const kinds = g.kinds(idOf(g, failed))
+
+    await g.loseStore([first, failed, ...g.announced])
+    await g.engine.idle()
+
+    assert.deepEqual(await readLines(join(g.folder, 'activations')), activations)
+    assert.deepEqual(g.kinds(idOf(g, failed)), kinds)
+    assert.equal((await g.store.deployment(idOf(g, failed)))?.result, 'failure')
+  })
+
+  it('judges older intents against a lost store', async function () {
+    const g = await suite.garden(s => [
+      service(s, { acceptRealtime: true, deployOnConnect: true, commands: { healthCheck: [s.scripts.health] } })
+    ])
+    const older = g.signer.deploy(1, [await g.release(suite.closures.web1)])
+    const failed = g.signer.deploy(2, [await g.release(suite.closures.web2)])
+    await g.receive(failed)
+    assert.equal((await g.waitForResult(idOf(g, failed))).body.result, 'failure')
+    await g.engine.idle()
+    const activations = await readLines(join(g.folder, 'activations'))
+
+    // The older intent reaches the garden only with the lost store's records, and is handled first.
+    await g.loseStore([older, failed, ...g.announced])
+    const result = await g.waitForResult(idOf(g, older))
+    await g.engine.idle()
+
+    assert.equal(result.body.detail?.code, 'newer_intent_known')
+    assert.deepEqual(await readLines(join(g.folder, 'activations')), activations)
   })
 
   it('refuses an expired intent', async function () {
