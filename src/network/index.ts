@@ -469,6 +469,7 @@ export class FleetNode extends EventEmitter<FleetNodeEvents> {
     }
     if (record.author === this.peerId) {
       this.#log.error({ record: record.id, existing }, 'our own key signed two histories; this node refuses its own feed from now on')
+      await this.#spreadOwnFork(record, existing)
       return
     }
     const other = await this.#components.store.get(existing)
@@ -491,6 +492,23 @@ export class FleetNode extends EventEmitter<FleetNodeEvents> {
     this.#log.warn({ alert: alert.id, subject: record.author, seq: fields.subjectSeq }, 'fork alert raised')
     this.emit('alert', alert)
     await this.#gossip(alert)
+  }
+
+  /**
+   * Gossips both records of a fork of our own key. This node cannot sign an
+   * alert with a refused key, but a peer that holds only one history, such
+   * as the one of another machine with this key, detects the fork from the
+   * other record and alerts the fleet.
+   * NOTE: a peer that misses this gossip learns the fork only when it
+   * receives records of both histories in another way.
+   */
+  async #spreadOwnFork (record: SignedRecord, existing: string): Promise<void> {
+    const other = await this.#components.store.get(existing)
+    for (const forked of [other, record]) {
+      if (forked != null) {
+        await this.#gossip(forked)
+      }
+    }
   }
 
   /**

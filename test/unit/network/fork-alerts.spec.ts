@@ -117,6 +117,18 @@ describe('fork alerts', function () {
     assert.deepEqual(raised, [])
   })
 
+  it('spreads a fork of its own key', async () => {
+    const { fleet, a, b } = await startPair(nodes)
+    const own = a.member.key
+    // Another machine with a's key signed a second history, which b holds.
+    await splitFeed(own, fleet, a.store, b.store)
+
+    await a.node.syncWith(b.member.key.id)
+
+    assert.equal(a.store.isRefused(own.id), true)
+    await allRefuse([b], own.id)
+  })
+
   it('converges on a fork detected twice', async () => {
     const { fleet, a, b } = await startPair(nodes)
     const subject = fleet.members[2].key
