@@ -1,5 +1,6 @@
 import { StrictNoSign, TopicValidatorResult, gossipsub } from '@libp2p/gossipsub'
 import type { GossipSub, GossipsubOpts, Message } from '@libp2p/gossipsub'
+import type { TopicScoreParams } from '@libp2p/gossipsub/score'
 import type { PeerId } from '@libp2p/interface'
 import { sha256 } from '../records/index.ts'
 import type { IngestAction, IngestMeta, Ingest } from './ingest.ts'
@@ -43,15 +44,58 @@ export interface GossipInit {
   logger?: Logger
 }
 
+export interface FleetGossipsubInit extends GossipInit {
+  /** The fleet's topics, each scored by its invalid messages. */
+  topics: string[]
+}
+
+/**
+ * Score weight of invalid messages on a topic, applied to the square of
+ * their count. A peer that sent 3 is graylisted (-90, below gossipsub's
+ * -80), so its messages are dropped unread. Two, as a relay with an older
+ * root might send, only stop gossip about message ids with it (-40).
+ */
+export const INVALID_MESSAGE_WEIGHT = -10
+/** Share of the invalid message count kept each second (gossipsub decays scores once a second): it halves in about 70 s. */
+export const INVALID_MESSAGE_DECAY = 0.99
+
+/**
+ * Topic score parameters that count invalid messages only. Gossipsub's
+ * other topic terms reward or demand a message rate, and fleet topics
+ * carry a few records an hour: a quiet honest peer would lose score.
+ */
+export function topicScoreParams (): TopicScoreParams {
+  return {
+    topicWeight: 1,
+    timeInMeshWeight: 0,
+    timeInMeshQuantum: 1,
+    timeInMeshCap: 0,
+    firstMessageDeliveriesWeight: 0,
+    firstMessageDeliveriesDecay: 0.5,
+    firstMessageDeliveriesCap: 0,
+    meshMessageDeliveriesWeight: 0,
+    meshMessageDeliveriesDecay: 0.5,
+    meshMessageDeliveriesCap: 0,
+    meshMessageDeliveriesThreshold: 0,
+    meshMessageDeliveriesWindow: 0,
+    meshMessageDeliveriesActivation: 0,
+    meshFailurePenaltyWeight: 0,
+    meshFailurePenaltyDecay: 0.5,
+    invalidMessageDeliveriesWeight: INVALID_MESSAGE_WEIGHT,
+    invalidMessageDeliveriesDecay: INVALID_MESSAGE_DECAY
+  }
+}
+
 /**
  * Gossipsub for one fleet. Records carry their authors' signatures, so
  * messages carry none (`StrictNoSign`) and the message id is the sha256 of
  * the data, which is the record's canonical envelope: a record republished
  * by any node deduplicates. The IP colocation penalty is off because many
  * gardens share one NAT address or host and membership, not addresses,
- * keeps strangers out of the mesh.
+ * keeps strangers out of the mesh. A peer that sends invalid records loses
+ * score on their topic, so its messages are dropped after a few.
  */
-export function fleetGossipsub (init: GossipInit): ReturnType<typeof gossipsub> {
+export function fleetGossipsub (init: FleetGossipsubInit): ReturnType<typeof gossipsub> {
   const options: Partial<GossipsubOpts> = {
     globalSignaturePolicy: StrictNoSign,
     allowPublishToZeroTopicPeers: true,
@@ -64,6 +108,7 @@ export function fleetGossipsub (init: GossipInit): ReturnType<typeof gossipsub> 
     idontwantMinDataSize: IDONTWANT_MIN_BYTES,
     msgIdFn: (message: Message) => sha256(message.data),
     scoreParams: {
+      topics: Object.fromEntries(init.topics.map(topic => [topic, topicScoreParams()])),
       IPColocationFactorWeight: 0,
       appSpecificScore: (peer: string) => init.isMember(peer) ? 0 : NON_MEMBER_APP_SCORE
     }

@@ -53,7 +53,7 @@ export async function createFleetLibp2p (nodeKey: SigningKey, init: ResolvedInit
     services: {
       identify: identify(),
       ping: ping(),
-      pubsub: fleetGossipsub({ isMember: peer => trust.isMember(peer) }),
+      pubsub: fleetGossipsub({ isMember: peer => trust.isMember(peer), topics: Object.values(protocols.topics) }),
       dht: dhtGate.wrap(kadDHT({
         protocol: protocols.kad,
         clientMode: false,
