@@ -19,16 +19,17 @@ import type { Ingest, IngestBatch, IngestInit, IngestMeta, IngestResult } from '
 import { createFleetLibp2p } from './libp2p.ts'
 import { MemberGate } from './member-gate.ts'
 import { SignaturePool } from './signature-pool.ts'
-import { TOPIC_OF_TYPE, fleetProtocols, resolveInit } from './options.ts'
+import { SYNC_BUDGET_MAX_PEERS, TOPIC_OF_TYPE, fleetProtocols, resolveInit } from './options.ts'
 import type { FleetNodeInit, FleetProtocols, ResolvedInit } from './options.ts'
 import { pullFrom, serveSync } from './sync.ts'
+import { SyncBudget } from './sync-budget.ts'
 import type { SettledCursors, SyncSummary } from './sync.ts'
 import { TrustState } from './trust-state.ts'
 import type { PeerStatusChange } from './trust-state.ts'
 
 export * from './options.ts'
 export { storePathKey } from './dht.ts'
-export { NotMemberError } from './errors.ts'
+export { NotMemberError, SyncSessionBusyError } from './errors.ts'
 export { createBatchIngest, createIngest, judgeRecord } from './ingest.ts'
 export type { Ingest, IngestAction, IngestBatch, IngestBatchOptions, IngestInit, IngestMeta, IngestResult } from './ingest.ts'
 export { SignaturePool } from './signature-pool.ts'
@@ -153,6 +154,8 @@ export class FleetNode extends EventEmitter<FleetNodeEvents> {
   /** Hello and sync exchanges in flight, awaited by stop so none touches the store after it. */
   readonly #inFlight = new Set<Promise<unknown>>()
   readonly #settled: SettledCursors = new Map()
+  /** Bytes and sessions that the sync server grants each peer, kept across restarts. */
+  readonly #syncBudget: SyncBudget
   readonly #onStatus = (change: PeerStatusChange): void => { this.#statusChanged(change) }
 
   constructor (components: FleetNodeComponents, init: FleetNodeInit) {
@@ -171,6 +174,11 @@ export class FleetNode extends EventEmitter<FleetNodeEvents> {
     }
     this.ingest = createIngest(ingestComponents, ingestInit)
     this.#ingestBatch = createBatchIngest(ingestComponents, ingestInit)
+    this.#syncBudget = new SyncBudget({
+      burstBytes: this.#init.syncBudgetBurstBytes,
+      refillBytesPerSec: this.#init.syncBudgetRefillBytesPerSec,
+      maxPeers: SYNC_BUDGET_MAX_PEERS
+    })
   }
 
   get peerId (): string {
@@ -209,7 +217,8 @@ export class FleetNode extends EventEmitter<FleetNodeEvents> {
       await this.#track(handleHello(this.#helloComponents(), this.#helloInit(), stream, connection))
     }, { maxInboundStreams: 4 })
     await this.handle(this.protocols.sync, async (stream, connection) => {
-      await this.#track(serveSync(this.#syncComponents(), this.#syncInit(), stream, connection))
+      const components = { ...this.#syncComponents(), budget: this.#syncBudget }
+      await this.#track(serveSync(components, this.#syncInit(), stream, connection))
     }, { maxInboundStreams: 4 })
     this.#gate = new MemberGate({ libp2p, trust: this.trust, logger: this.#log }, {
       graceMs: this.#init.membershipGraceMs,

@@ -19,6 +19,27 @@ export const SYNC_REQUEST_MAX_BYTES = 256 * 1024
 export const SYNC_REQUEST_MAX_AUTHORS = 4096
 /** Rounds of one sync session; a longer catch-up continues in the next session. */
 export const SYNC_MAX_ROUNDS = 1024
+/**
+ * Bytes of sync batches one peer may draw at once, and the rate at which
+ * that allowance refills. A report is about 420 bytes with its length
+ * prefix, so the catch-up on 10,000 reports in scripts/bench-network.ts
+ * (about 1.5 s) draws about 4 MiB, and the burst covers a catch-up on about
+ * 160,000 reports with no wait. The caller ingests those reports at about 6,700 a second, or
+ * 2.7 MiB/s, so past the burst the refill still outpaces an honest caller
+ * on small records. A member that replays low cursors draws at most
+ * 64 MiB + 4 MiB/s × t, instead of about 10 MB/s in each of 4 parallel
+ * sessions.
+ * NOTE: the ingest rate is from one run of scripts/bench-network.ts; a
+ * slower caller only makes the budget looser for it.
+ */
+export const SYNC_BUDGET_BURST_BYTES = 64 * 1024 * 1024
+export const SYNC_BUDGET_REFILL_BYTES_PER_SEC = 4 * 1024 * 1024
+/**
+ * Peers whose partly used sync allowance a node tracks at once. A bucket is
+ * dropped once it has refilled (16 s after its last batch with the defaults),
+ * and past this count the least recently charged peer's bucket is dropped.
+ */
+export const SYNC_BUDGET_MAX_PEERS = 1024
 
 /** Redial delays after the first, second, ... failure; later failures double up to the cap. */
 export const REDIAL_DELAYS_MS = [200, 500, 1_000, 2_000]
@@ -74,6 +95,10 @@ export interface FleetNodeInit {
   syncReadTimeoutMs?: number
   /** Authors one sync request may name, sent and accepted; at most the protocol's 4_096. @default 4_096 */
   syncRequestMaxAuthors?: number
+  /** Bytes of sync batches one peer may draw before the refill rate applies. @default 67_108_864 */
+  syncBudgetBurstBytes?: number
+  /** Bytes per second by which each peer's sync allowance refills. @default 4_194_304 */
+  syncBudgetRefillBytesPerSec?: number
   /** @default [200, 500, 1_000, 2_000] */
   redialDelaysMs?: number[]
   /** @default 30_000 */
@@ -103,6 +128,8 @@ export function resolveInit (init: FleetNodeInit): ResolvedInit {
     syncBatchMaxBytes: init.syncBatchMaxBytes ?? SYNC_BATCH_MAX_BYTES,
     syncReadTimeoutMs: init.syncReadTimeoutMs ?? SYNC_READ_TIMEOUT_MS,
     syncRequestMaxAuthors: Math.min(init.syncRequestMaxAuthors ?? SYNC_REQUEST_MAX_AUTHORS, SYNC_REQUEST_MAX_AUTHORS),
+    syncBudgetBurstBytes: init.syncBudgetBurstBytes ?? SYNC_BUDGET_BURST_BYTES,
+    syncBudgetRefillBytesPerSec: init.syncBudgetRefillBytesPerSec ?? SYNC_BUDGET_REFILL_BYTES_PER_SEC,
     redialDelaysMs: init.redialDelaysMs ?? REDIAL_DELAYS_MS,
     redialMaxDelayMs: init.redialMaxDelayMs ?? REDIAL_MAX_DELAY_MS,
     redialMaxMembers: init.redialMaxMembers ?? REDIAL_MAX_MEMBERS,

@@ -6,6 +6,8 @@ import type { RecordStore, StoredBytes } from '../store/index.ts'
 import { FrameStream, ProtocolError, encodeJson } from './frames.ts'
 import type { IngestBatch, IngestResult } from './ingest.ts'
 import { SYNC_MAX_ROUNDS, SYNC_REQUEST_MAX_AUTHORS, SYNC_REQUEST_MAX_BYTES } from './options.ts'
+import { SyncSessionBusyError } from './errors.ts'
+import type { SyncBudget } from './sync-budget.ts'
 import type { TrustState } from './trust-state.ts'
 
 /**
@@ -50,6 +52,10 @@ export interface SyncComponents {
   trust: TrustState
   ingestBatch: IngestBatch
   logger: Logger
+}
+
+export interface ServeSyncComponents extends SyncComponents {
+  budget: SyncBudget
 }
 
 export interface SyncInit {
@@ -258,9 +264,22 @@ function advanceCursors (outcome: IngestResult, after: Map<string, number>, cont
   }
 }
 
-/** Serves one sync session: replies to each request with a bounded batch until nothing remains. */
-export async function serveSync (components: SyncComponents, init: SyncInit, stream: Stream, connection: Connection): Promise<void> {
+/**
+ * Serves one sync session: replies to each request with a bounded batch
+ * until nothing remains. A second session with the same peer while this
+ * one runs is reset. Once the peer's byte budget is spent, every further
+ * request gets an empty batch with `more: true`. The caller takes that as
+ * the end of its range, so the session ends early, and the caller's next
+ * session resumes from its store heads.
+ */
+export async function serveSync (components: ServeSyncComponents, init: SyncInit, stream: Stream, connection: Connection): Promise<void> {
   const peer = connection.remotePeer.toString()
+  const budget = components.budget
+  if (!budget.beginSession(peer)) {
+    components.logger.debug({ peer }, 'second concurrent sync session from peer reset')
+    stream.abort(new SyncSessionBusyError(`a sync session with peer ${peer} is already running`))
+    return
+  }
   const frames = new FrameStream(stream, {
     maxFrameBytes: SYNC_REQUEST_MAX_BYTES,
     maxTotalBytes: SYNC_REQUEST_MAX_BYTES * 4,
@@ -268,37 +287,64 @@ export async function serveSync (components: SyncComponents, init: SyncInit, str
     signal: init.signal
   })
   try {
-    for (let round = 0; round < SYNC_MAX_ROUNDS; round++) {
-      frames.resetBudget()
-      const request = await frames.readJson(requestSchema)
-      const authors = Object.keys(request.after).length
-      if (authors > init.requestMaxAuthors) {
-        throw new ProtocolError(`request names ${authors} authors, more than ${init.requestMaxAuthors}`, 'ERR_TOO_LARGE')
-      }
-      const batch = await selectBatch(components, init, new Map(Object.entries(request.after)), request, peer)
-      const next: Record<string, number> = {}
-      const floors: Record<string, number> = {}
-      for (const record of batch.records) {
-        next[record.author] = Math.max(next[record.author] ?? 0, record.seq)
-      }
-      for (const author of Object.keys(next)) {
-        const floor = await components.store.floor(author)
-        if (floor > 1) {
-          floors[author] = floor
-        }
-      }
-      const header = encodeJson({ count: batch.records.length, more: batch.more, next, floors })
-      await frames.writeMany(batch.records.length === 0 ? [header] : [header, packRecords(batch.records)])
-      // The last range is the one open at its end.
-      if (!batch.more && request.to == null) {
-        break
-      }
-    }
+    await serveRounds(components, init, frames, peer)
     await stream.close({ signal: init.signal })
   } catch (err) {
     components.logger.debug({ err, peer }, 'sync session with peer failed')
     stream.abort(err as Error)
+  } finally {
+    budget.endSession(peer)
   }
+}
+
+async function serveRounds (components: ServeSyncComponents, init: SyncInit, frames: FrameStream, peer: string): Promise<void> {
+  let exhausted = false
+  for (let round = 0; round < SYNC_MAX_ROUNDS; round++) {
+    frames.resetBudget()
+    const request = await frames.readJson(requestSchema)
+    const authors = Object.keys(request.after).length
+    if (authors > init.requestMaxAuthors) {
+      throw new ProtocolError(`request names ${authors} authors, more than ${init.requestMaxAuthors}`, 'ERR_TOO_LARGE')
+    }
+    if (!exhausted && !components.budget.hasTokens(peer)) {
+      exhausted = true
+      components.logger.debug({ peer, round, tokens: Math.round(components.budget.tokens(peer)) },
+        'sync budget of peer spent, so the session ends early')
+    }
+    if (exhausted) {
+      await frames.writeJson({ count: 0, more: true, next: {}, floors: {} })
+    } else {
+      const batch = await selectBatch(components, init, new Map(Object.entries(request.after)), request, peer)
+      const sentBytes = await writeBatch(components.store, frames, batch)
+      components.budget.charge(peer, sentBytes)
+      if (batch.more) {
+        continue
+      }
+    }
+    // The last range is the one open at its end.
+    if (request.to == null) {
+      break
+    }
+  }
+}
+
+/** Sends `batch` as a header frame and a records frame, and returns the bytes written. */
+async function writeBatch (store: RecordStore, frames: FrameStream, batch: { records: StoredBytes[], more: boolean }): Promise<number> {
+  const next: Record<string, number> = {}
+  const floors: Record<string, number> = {}
+  for (const record of batch.records) {
+    next[record.author] = Math.max(next[record.author] ?? 0, record.seq)
+  }
+  for (const author of Object.keys(next)) {
+    const floor = await store.floor(author)
+    if (floor > 1) {
+      floors[author] = floor
+    }
+  }
+  const header = encodeJson({ count: batch.records.length, more: batch.more, next, floors })
+  const written = batch.records.length === 0 ? [header] : [header, packRecords(batch.records)]
+  await frames.writeMany(written)
+  return written.reduce((total, frame) => total + frame.byteLength, 0)
 }
 
 /**

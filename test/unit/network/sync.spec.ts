@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict'
+import { z } from 'zod'
 import { generateKey } from '../../../src/keys/index.ts'
 import { SYNC_BATCH_MAX_BYTES, SYNC_REQUEST_MAX_AUTHORS } from '../../../src/network/index.ts'
 import type { SignedRecord } from '../../../src/records/index.ts'
@@ -6,8 +7,10 @@ import type { RecordStore } from '../../../src/store/index.ts'
 import { eventOfSize } from '../../utils/alerts.ts'
 import { createTestFleet } from '../../utils/fleet.ts'
 import type { TestFleet, TestMember } from '../../utils/fleet.ts'
-import { NodeSet, report, waitUntil } from './helpers.ts'
+import { FrameStream } from '../../../src/network/frames.ts'
+import { NodeSet, report, waitForEvent, waitUntil } from './helpers.ts'
 import type { RunningNode } from './helpers.ts'
+import type { SyncEvent } from '../../../src/network/index.ts'
 
 /**
  * Creates a fleet of 8 members in which the greatest key id belongs to a
@@ -40,6 +43,36 @@ function countRangeBytes (store: RecordStore): { bytes: number } {
     return records
   }
   return counted
+}
+
+/** Stores `count` reports of each member in `authors` in `node`'s store. */
+async function putFeeds (node: RunningNode, fleet: TestFleet, authors: TestMember[], count: number): Promise<SignedRecord[]> {
+  const records: SignedRecord[] = []
+  for (const author of authors) {
+    let prev: string | null = null
+    for (let seq = 1; seq <= count; seq++) {
+      const record = report(author, fleet, seq, prev)
+      prev = record.id
+      records.push(record)
+    }
+  }
+  const receivedAt = new Date().toISOString()
+  await node.store.putMany(records.map(record => ({ record, meta: { via: 'local' as const, receivedAt } })))
+  return records
+}
+
+const looseHeaderSchema = z.object({ count: z.number(), more: z.boolean() })
+
+/** Opens a raw sync stream from `caller` to `server` and reads the reply to a request from seq 1. */
+async function openSession (caller: RunningNode, server: RunningNode): Promise<FrameStream> {
+  const stream = await caller.node.dialProtocol(server.member.key.id, caller.node.protocols.sync)
+  const frames = new FrameStream(stream, { maxFrameBytes: 4 * SYNC_BATCH_MAX_BYTES, readTimeoutMs: 5_000 })
+  await frames.writeJson({ after: {} })
+  const header = await frames.readJson(looseHeaderSchema)
+  if (header.count > 0) {
+    await frames.read()
+  }
+  return frames
 }
 
 describe('sync', function () {
@@ -143,5 +176,68 @@ describe('sync', function () {
 
     const sent = feed.reduce((total, record) => total + record.bytes.byteLength, 0)
     assert.ok(read.bytes < 2 * sent, `the server read ${read.bytes} bytes of records to send ${sent}`)
+  })
+
+  it('ends a session past the peer budget', async () => {
+    const fleet = createTestFleet({ members: 4 })
+    const certificates = fleet.members.map(member => member.certificate)
+    const [caller, server, ...authors] = fleet.members
+    // One batch of 256 reports is about 107 KB, so the first session is served one batch.
+    const b = await nodes.start(fleet, server, { certificates, syncBudgetBurstBytes: 32 * 1024, syncBudgetRefillBytesPerSec: 512 * 1024 })
+    const records = await putFeeds(b, fleet, authors, 300)
+    const a = await nodes.create(fleet, caller, { certificates, bootstrap: b.node.getMultiaddrs() })
+    const firstSync = waitForEvent<SyncEvent>(a.node, 'sync', event => event.peer === server.key.id, 15_000)
+    await a.node.start()
+
+    const first = await firstSync
+    assert.ok(first.stored > 0, 'the first session stored no record')
+    assert.ok(first.stored < records.length, `the first session stored all ${records.length} records`)
+
+    let sessions = 1
+    await waitUntil(async () => {
+      const summary = await a.node.syncWith(server.key.id)
+      assert.notEqual(summary, undefined, 'a later session failed')
+      sessions++
+      const stored = await Promise.all(records.map(async record => await a.store.has(record.id)))
+      return stored.every(Boolean)
+    }, 20_000, 'every record after refill')
+    assert.ok(sessions > 2, `every record arrived in ${sessions} sessions`)
+  })
+
+  it('resets a second concurrent session', async () => {
+    const fleet = createTestFleet({ members: 3 })
+    const certificates = fleet.members.map(member => member.certificate)
+    const [caller, server, author] = fleet.members
+    const b = await nodes.start(fleet, server, { certificates, syncBatchMaxRecords: 1 })
+    await putFeeds(b, fleet, [author], 4)
+    const a = await nodes.start(fleet, caller, { certificates, bootstrap: b.node.getMultiaddrs() })
+    await waitUntil(() => a.node.connectedMembers().includes(server.key.id), 10_000, 'connection to the server')
+
+    // The caller's own sessions after connecting may hold the slot for a moment.
+    let first: FrameStream | undefined
+    await waitUntil(async () => {
+      first = await openSession(a, b).catch(() => undefined)
+      return first != null
+    }, 10_000, 'a first session')
+
+    // The reset may reach the caller before its request is written or while it reads the reply, but not as a timeout.
+    await assert.rejects(openSession(a, b), (err: Error & { code?: string }) => err.code !== 'ERR_TIMEOUT')
+    await first?.writeJson({ after: { [author.key.id]: 1 } })
+    const header = await first?.readJson(looseHeaderSchema)
+    assert.equal(header?.count, 1)
+  })
+
+  it('serves a catch-up within the default budget', async () => {
+    const fleet = createTestFleet({ members: 4 })
+    const certificates = fleet.members.map(member => member.certificate)
+    const [caller, server, ...authors] = fleet.members
+    const b = await nodes.start(fleet, server, { certificates })
+    const records = await putFeeds(b, fleet, authors, 1000)
+    const a = await nodes.create(fleet, caller, { certificates, bootstrap: b.node.getMultiaddrs() })
+    const firstSync = waitForEvent<SyncEvent>(a.node, 'sync', event => event.peer === server.key.id, 15_000)
+    await a.node.start()
+
+    const first = await firstSync
+    assert.equal(first.stored, records.length)
   })
 })
