@@ -18,7 +18,8 @@ export type { JudgeOptions } from './ingest-rules.ts'
  * failure, so dropped while the sender keeps its score) or `reject`
  * (invalid, so the sender's score drops). An expired intent that arrived by
  * sync or bundle import is accepted with the code `OK_EXPIRED`: it is
- * stored as history but not acted on.
+ * stored as history but not acted on. So is a further alert by an author
+ * about a subject it has an alert about already, with the code `OK_HISTORY`.
  */
 export type IngestAction = 'accept' | 'ignore' | 'reject'
 
@@ -81,11 +82,13 @@ export interface IngestBatchOptions {
 
 const ACCEPTED = 'OK'
 const ACCEPTED_EXPIRED = 'OK_EXPIRED'
+const ACCEPTED_HISTORY = 'OK_HISTORY'
 
 /**
- * Paths by which a node fetches history on purpose. An expired intent that
- * arrives by one of them is stored, so that its author's feed has no hole
- * that sync would try to fill in every session.
+ * Paths by which a node fetches history on purpose. An expired intent or a
+ * further alert about one subject that arrives by one of them is stored,
+ * so that its author's feed has no hole that sync would try to fill in
+ * every session.
  */
 const HISTORY_PATHS = new Set<ReceivedVia>(['sync', 'bundle'])
 
@@ -121,12 +124,16 @@ export function createBatchIngest (components: IngestComponents, init: IngestIni
     maxRecordBytes: init.maxRecordBytes ?? ALERT_MAX_BYTES,
     nowMs: init.nowMs ?? Date.now,
     onFork: init.onFork,
-    onAccept: init.onAccept
+    onAccept: init.onAccept,
+    alertsInFlight: new Set()
   }
   return async (batch, meta, options = {}) => await runBatch(context, batch, meta, options)
 }
 
-type Context = Required<IngestComponents> & Required<Pick<IngestInit, 'maxRecordBytes' | 'nowMs'>> & Pick<IngestInit, 'onFork' | 'onAccept'>
+type Context = Required<IngestComponents> & Required<Pick<IngestInit, 'maxRecordBytes' | 'nowMs'>> & Pick<IngestInit, 'onFork' | 'onAccept'> & {
+  /** `subject author` of every alert between its judgement and its store, so that concurrent batches store one alert per pair. */
+  alertsInFlight: Set<string>
+}
 
 /**
  * A decoded record that is not stored yet, with its place in the batch and
@@ -145,6 +152,8 @@ interface Candidate {
   evidenceSignature?: IngestResult | null
   /** An expired intent that is stored as history. */
   expired: boolean
+  /** A further alert by its author about one subject, stored as history without learning its evidence. */
+  history?: boolean
 }
 
 /** Outcomes by place in the batch; a place stays empty while its record is in the pipeline. */
@@ -251,27 +260,67 @@ function trustFirst (candidates: Candidate[]): Candidate[][] {
  * settles on its own, so a record that the store cannot stage fails alone.
  */
 async function judgeAndStore (context: Context, group: Candidate[], meta: IngestMeta, outcomes: Outcomes): Promise<void> {
+  const claimed: string[] = []
   const passed = group.filter(candidate => {
     try {
-      outcomes[candidate.index] = judgeInOrder(context, candidate) ?? undefined
+      outcomes[candidate.index] = judgeInOrder(context, candidate) ?? checkAlertBound(context, candidate, meta, claimed) ?? undefined
     } catch (err) {
       outcomes[candidate.index] = internalFailure(context, err, meta, candidate.record)
     }
     return outcomes[candidate.index] == null
   })
+  try {
+    await storePassed(context, passed, meta, outcomes)
+  } finally {
+    for (const key of claimed) {
+      context.alertsInFlight.delete(key)
+    }
+  }
+}
+
+/**
+ * [IGNORE] an alert whose author has an alert about the same subject
+ * stored or in flight, over gossip or a local publish: an honest
+ * node signs one alert per subject, so a further one is no news. By sync
+ * or bundle import it is stored as history instead, like an expired
+ * intent, because it has a place in its author's feed, but its evidence is
+ * not learned. Adds the key of an alert that passes to `claimed`.
+ */
+function checkAlertBound (context: Context, candidate: Candidate, meta: IngestMeta, claimed: string[]): IngestResult | null {
+  const { record } = candidate
+  if (record.type !== 'alert') {
+    return null
+  }
+  const subject = (record as SignedRecord<'alert'>).body.subject
+  const key = `${subject} ${record.author}`
+  if (!context.store.hasAlertAbout(record.author, subject) && !context.alertsInFlight.has(key)) {
+    context.alertsInFlight.add(key)
+    claimed.push(key)
+    return null
+  }
+  if (HISTORY_PATHS.has(meta.via)) {
+    candidate.history = true
+    return null
+  }
+  return result('ignore', 'ERR_ALERT_KNOWN', `alert ${record.id} not stored: ${record.author} has an alert about ${subject} already`, record)
+}
+
+/** Stores the candidates that passed every rule and settles their outcomes. */
+async function storePassed (context: Context, passed: Candidate[], meta: IngestMeta, outcomes: Outcomes): Promise<void> {
   const stored: StoredMeta = {
     via: meta.via,
     receivedAt: new Date(context.nowMs()).toISOString(),
     ...(meta.from != null ? { from: meta.from } : {})
   }
   const puts = await Promise.allSettled(passed.map(async candidate => await storeCandidate(context, candidate, stored)))
-  for (const [position, { index, record, expired }] of passed.entries()) {
+  for (const [position, candidate] of passed.entries()) {
+    const { index, record } = candidate
     const put = puts[position]
     try {
       if (put.status === 'rejected') {
         throw put.reason
       }
-      outcomes[index] = settle(context, record, meta, put.value, expired)
+      outcomes[index] = settle(context, candidate, meta, put.value)
     } catch (err) {
       outcomes[index] = internalFailure(context, err, meta, record)
     }
@@ -310,8 +359,8 @@ function judgeInOrder (context: Context, { record, content, signature, evidenceS
  * stored first, so that the subject is refused before the alert is known:
  * an alert stored without its fork would never be judged again.
  */
-async function storeCandidate (context: Context, { record, evidence }: Candidate, stored: StoredMeta): Promise<PutResult> {
-  if (evidence != null) {
+async function storeCandidate (context: Context, { record, evidence, history }: Candidate, stored: StoredMeta): Promise<PutResult> {
+  if (evidence != null && history !== true) {
     const learned = await context.store.putReportedFork({ records: evidence, alert: record.id, reportedBy: record.author }, stored)
     if (learned.status === 'fork') {
       const fork = { author: evidence[0].author, records: evidence.map(({ id }) => id), alert: record.id, reportedBy: record.author }
@@ -321,13 +370,16 @@ async function storeCandidate (context: Context, { record, evidence }: Candidate
   return await context.store.put(record, stored)
 }
 
-function settle (context: Context, record: SignedRecord, meta: IngestMeta, stored: PutResult, expired: boolean): IngestResult {
+function settle (context: Context, { record, expired, history }: Candidate, meta: IngestMeta, stored: PutResult): IngestResult {
   switch (stored.status) {
     case 'stored':
       context.trust.apply(record)
       context.onAccept?.(record, meta, expired)
-      return expired
-        ? result('accept', ACCEPTED_EXPIRED, `${record.id} stored as history and not applied, because it has expired`, record)
+      if (expired) {
+        return result('accept', ACCEPTED_EXPIRED, `${record.id} stored as history and not applied, because it has expired`, record)
+      }
+      return history === true
+        ? result('accept', ACCEPTED_HISTORY, `${record.id} stored as history, because its author has an alert about the same subject`, record)
         : result('accept', ACCEPTED, `${record.id} stored`, record)
     case 'duplicate':
       return result('ignore', 'ERR_KNOWN', `${record.id} is already stored`, record)

@@ -8,10 +8,10 @@ import { stageCompaction } from './compaction.ts'
 import { StoreClosedError } from './errors.ts'
 import { EMPTY_FEED } from './feed.ts'
 import type { FeedState } from './feed.ts'
-import { decodeFeedEntry, feedKey, joinKey, lastPart, prefixRange } from './key-layout.ts'
+import { alertKey, decodeFeedEntry, feedKey, joinKey, lastPart, prefixRange } from './key-layout.ts'
 import { FeedAppender } from './append.ts'
 import type { AppendGuard } from './append.ts'
-import { checkSchemaVersion, loadMemory, openDatabase } from './open.ts'
+import { checkSchemaVersion, indexStoredAlerts, loadMemory, openDatabase } from './open.ts'
 import { READ_PAGE_RECORDS, RecordReader } from './reader.ts'
 import { Staging } from './staging.ts'
 import { toDeploymentSummary } from './deployment-summary.ts'
@@ -116,6 +116,7 @@ export class RecordStore extends EventEmitter<RecordStoreEvents> {
       for (const table of Object.values(tables) as Array<Table<unknown>>) {
         await loadMemory(table, log)
       }
+      await indexStoredAlerts(db, tables, log)
     } catch (err) {
       await db.close()
       throw err
@@ -361,6 +362,12 @@ export class RecordStore extends EventEmitter<RecordStoreEvents> {
   isRefused (author: string): boolean {
     this.#assertOpen()
     return this.#tables.refused.memory?.has(author) ?? false
+  }
+
+  /** True when an alert by `author` about `subject` is stored. The ingest pipeline ignores further ones over gossip. */
+  hasAlertAbout (author: string, subject: string): boolean {
+    this.#assertOpen()
+    return this.#tables.alertsBySubject.memory?.has(alertKey(subject, author)) ?? false
   }
 
   /** The evidence of every detected fork. */

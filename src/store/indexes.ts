@@ -1,5 +1,6 @@
 import type { SignedRecord } from '../records/index.ts'
-import { joinKey, stampOf } from './key-layout.ts'
+import { alertKey, joinKey, stampOf } from './key-layout.ts'
+import type { Staging } from './staging.ts'
 import type { Table, Tables } from './tables.ts'
 
 export interface IndexEntry {
@@ -55,4 +56,19 @@ function seedsOf (record: SignedRecord): string[] {
   }
   const body = (record as SignedRecord<'intent'>).body
   return body.action === 'deploy' ? body.releases.map(release => release.seed) : body.seeds ?? []
+}
+
+/**
+ * Stages the alert index entry of an alert unless its author has one about
+ * the same subject already. That entry stays, so the index names the first
+ * alert of each author and subject.
+ */
+export async function stageAlertIndex (staging: Staging, tables: Tables, record: SignedRecord): Promise<void> {
+  if (record.type !== 'alert') {
+    return
+  }
+  const key = alertKey((record as SignedRecord<'alert'>).body.subject, record.author)
+  if (await staging.get(tables.alertsBySubject, key) == null) {
+    staging.put(tables.alertsBySubject, key, record.id)
+  }
 }

@@ -34,6 +34,11 @@ export function feedKey (author: string, seq: number): string {
   return joinKey(author, seqKey(seq))
 }
 
+/** Builds the key of the alert index, with the subject first so that one range lists every alert about it. */
+export function alertKey (subject: string, author: string): string {
+  return joinKey(subject, author)
+}
+
 /** The issue time of any record; every body type has one. */
 export function issuedAtOf (record: SignedRecord): string {
   return (record.body as { issuedAt: string }).issuedAt

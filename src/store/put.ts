@@ -2,7 +2,7 @@ import { describeFork } from '../records/index.ts'
 import type { SignedRecord } from '../records/index.ts'
 import { EMPTY_FEED, advanceFeed, findConflict } from './feed.ts'
 import type { Conflict } from './feed.ts'
-import { indexEntries } from './indexes.ts'
+import { indexEntries, stageAlertIndex } from './indexes.ts'
 import { encodeFeedEntry, feedKey, joinKey, seqKey } from './key-layout.ts'
 import type { Staging } from './staging.ts'
 import type { Tables } from './tables.ts'
@@ -17,7 +17,7 @@ export interface StageOutcome {
 
 /**
  * Stages everything that storing one record changes: the record, its meta,
- * feed entry, indexes and views, or the evidence of a fork. Checks run in
+ * feed entry, indexes (the alert index too) and views, or the evidence of a fork. Checks run in
  * this order: already stored, author refused, below the floor, fork.
  */
 export async function stageRecord (staging: Staging, tables: Tables, record: SignedRecord, meta: StoredMeta): Promise<StageOutcome> {
@@ -43,6 +43,7 @@ export async function stageRecord (staging: Staging, tables: Tables, record: Sig
   for (const { table, key } of indexEntries(tables, record)) {
     staging.put(table, key, '')
   }
+  await stageAlertIndex(staging, tables, record)
   staging.put(tables.feeds, record.author, await advanceFeed(staging, tables, record.author, feed, record.seq))
   await applyToViews(staging, tables, record, meta)
   return { result: { status: 'stored' } }

@@ -59,15 +59,22 @@ export interface Tables {
   intents: Table<IntentState>
   /** `intent!garden` -> per-seed results of that garden. */
   intentGardens: Table<IntentGardenState>
+  /**
+   * `subject!author` -> id of the first alert stored by that author about
+   * that subject. Kept in memory and never compacted, so a receiver ignores
+   * every further alert of the pair.
+   */
+  alertsBySubject: Table<string>
 }
 
-function textTable (db: Database, name: string): Table<string> {
-  return {
+function textTable (db: Database, name: string, inMemory = false): Table<string> {
+  const table: Table<string> = {
     name,
     sublevel: db.sublevel<string, RawValue>(name, { valueEncoding: 'utf8' }),
     encode: value => value,
     decode: raw => raw as string
   }
+  return inMemory ? { ...table, memory: new Map() } : table
 }
 
 function jsonTable<V> (db: Database, name: string, inMemory = false): Table<V> {
@@ -109,6 +116,7 @@ export function openTables (db: Database): Tables {
     deploymentsByIntent: textTable(db, 'deployments-by-intent'),
     deploymentsByTime: textTable(db, 'deployments-by-time'),
     intents: jsonTable(db, 'intents'),
-    intentGardens: jsonTable(db, 'intent-gardens')
+    intentGardens: jsonTable(db, 'intent-gardens'),
+    alertsBySubject: textTable(db, 'alerts-by-subject', true)
   }
 }

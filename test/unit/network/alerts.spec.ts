@@ -29,7 +29,7 @@ interface Setup {
 }
 
 async function setup (): Promise<Setup> {
-  const fleet = createTestFleet({ members: 2 })
+  const fleet = createTestFleet({ members: 3 })
   const opened = await openTestStore()
   const store = opened.store
   for (const member of fleet.members) {
@@ -228,6 +228,52 @@ describe('alert ingest', () => {
     assert.equal(judgeRecord(s.trust, alert, Date.now()), null)
   })
 
+  it('ignores a second alert by gossip', async () => {
+    const first = signAlert(s.fleet.fleet, s.reporter.key, s.pair)
+    const second = nextAlert(s, first)
+    await s.ingest(first.bytes, GOSSIP)
+    const outcome = await s.ingest(second.bytes, GOSSIP)
+    assert.equal(outcome.code, 'ERR_ALERT_KNOWN', outcome.reason)
+    assert.equal(outcome.action, 'ignore')
+    assert.equal(await s.store.has(second.id), false)
+  })
+
+  it('ignores a second alert in one batch', async () => {
+    const first = signAlert(s.fleet.fleet, s.reporter.key, s.pair)
+    const second = nextAlert(s, first)
+    const outcomes = await s.ingestBatch([first.bytes, second.bytes], GOSSIP)
+    assert.deepEqual(outcomes.map(({ code }) => code), ['OK', 'ERR_ALERT_KNOWN'])
+    assert.equal(await s.store.has(second.id), false)
+  })
+
+  it('ignores a second alert in concurrent batches', async () => {
+    const first = signAlert(s.fleet.fleet, s.reporter.key, s.pair)
+    const second = nextAlert(s, first)
+    const outcomes = await Promise.all([s.ingestBatch([first.bytes], GOSSIP), s.ingestBatch([second.bytes], GOSSIP)])
+    assert.deepEqual(outcomes.map(([{ code }]) => code), ['OK', 'ERR_ALERT_KNOWN'])
+  })
+
+  it('keeps a second alert by sync as history', async () => {
+    const first = signAlert(s.fleet.fleet, s.reporter.key, s.pair)
+    const second = nextAlert(s, first)
+    await s.ingest(first.bytes, GOSSIP)
+    const outcome = await s.ingest(second.bytes, SYNC)
+    assert.equal(outcome.code, 'OK_HISTORY', outcome.reason)
+    assert.equal(outcome.action, 'accept')
+    assert.equal(await s.store.has(second.id), true)
+    assert.equal((await s.store.heads()).get(s.reporter.key.id), 2)
+  })
+
+  it('keeps alerts of two authors', async () => {
+    const other = s.fleet.members[2]
+    const outcomes = [
+      await s.ingest(signAlert(s.fleet.fleet, s.reporter.key, s.pair).bytes, GOSSIP),
+      await s.ingest(signAlert(s.fleet.fleet, other.key, s.pair).bytes, GOSSIP)
+    ]
+    assert.deepEqual(outcomes.map(({ code }) => code), ['OK', 'OK'])
+    assert.equal(s.store.hasAlertAbout(other.key.id, s.subject.key.id), true)
+  })
+
   it('learns a fork from a sync batch', async () => {
     const alert = signAlert(s.fleet.fleet, s.reporter.key, s.pair)
     const [outcome] = await s.ingestBatch([alert.bytes], SYNC)
@@ -235,6 +281,14 @@ describe('alert ingest', () => {
     assert.equal(s.store.isRefused(s.subject.key.id), true)
   })
 })
+
+/** Signs the next alert in the feed of `first`'s author, about the same fork. */
+function nextAlert (s: Setup, first: SignedRecord<'alert'>): SignedRecord<'alert'> {
+  return signAlert(s.fleet.fleet, s.reporter.key, s.pair, body => {
+    body.seq = first.seq + 1
+    body.prev = first.id
+  })
+}
 
 function batchOfOne (ingestBatch: IngestBatch): Ingest {
   return async (bytes, meta) => (await ingestBatch([bytes], meta))[0]

@@ -241,6 +241,38 @@ describe('fork alerts', function () {
     assert.equal((await a.store.alerts()).length, 2)
   })
 
+  it('forwards no second alert by one author', async () => {
+    const fleet = createTestFleet({ members: 4 })
+    const certificates = fleet.members.map(member => member.certificate)
+    const a = await nodes.start(fleet, fleet.members[0], { certificates })
+    const b = await nodes.start(fleet, fleet.members[1], { certificates, bootstrap: a.node.getMultiaddrs() })
+    const c = await nodes.start(fleet, fleet.members[2], { certificates, bootstrap: b.node.getMultiaddrs() })
+    await gossipReady(a, [b])
+    await gossipReady(b, [a, c])
+    await gossipReady(c, [b])
+    const pair = forkOf(fleet.fleet, fleet.members[3].key)
+    const first = signAlert(fleet.fleet, a.member.key, pair)
+    const second = signAlert(fleet.fleet, a.member.key, pair, body => {
+      body.seq = 2
+      body.prev = first.id
+    })
+    const publishRaw = async (record: SignedRecord): Promise<void> => {
+      await (a.node.libp2p as any).services.pubsub.publish(a.node.protocols.topics.control, record.bytes)
+    }
+
+    await publishRaw(first)
+    await allStore([b, c], first.id)
+    await publishRaw(second)
+    const marker = signIntent(fleet)
+    await a.node.publish(marker)
+    await allStore([b, c], marker.id)
+
+    // The test proves forwarding by b only while c hears a through b alone.
+    assert.equal(c.node.connectedMembers().includes(a.member.key.id), false)
+    assert.equal(await b.store.has(second.id), false)
+    assert.equal(await c.store.has(second.id), false)
+  })
+
   it('stops with an alert held', async () => {
     const { fleet, a, b } = await startApart(nodes)
     await splitFeed(fleet.members[2].key, fleet, a.store, b.store)
