@@ -250,7 +250,7 @@ function countOutcome (summary: SyncSummary, outcome: IngestResult, logger: Logg
 }
 
 /** Codes after which a record counts as settled: stored already, or never storable here. */
-const SETTLED_CODES = new Set(['OK', 'OK_EXPIRED', 'ERR_KNOWN', 'ERR_ROOT_STALE'])
+const SETTLED_CODES = new Set(['OK', 'OK_EXPIRED', 'OK_HISTORY', 'ERR_KNOWN', 'ERR_ROOT_STALE'])
 
 function advanceCursors (outcome: IngestResult, after: Map<string, number>, contiguous: Map<string, number>): void {
   const record = outcome.record
