@@ -1,14 +1,12 @@
 import assert from 'node:assert/strict'
-import { mkdtemp, rm, writeFile } from 'node:fs/promises'
-import { tmpdir } from 'node:os'
+import { rm, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { EXIT } from '../../../src/cli/index.ts'
-import { toEnvelope } from '../../../src/garden/index.ts'
 import { readFeedMark } from '../../../src/garden/feed-mark.ts'
-import { generateKey, writeKeyFile } from '../../../src/keys/index.ts'
+import { generateKey } from '../../../src/keys/index.ts'
 import type { SigningKey } from '../../../src/keys/index.ts'
-import { signRecord } from '../../../src/records/index.ts'
 import { RecordStore } from '../../../src/store/index.ts'
+import { writeAdminFolder } from '../../utils/admin-folder.ts'
 import { runCli } from './run-cli.ts'
 import type { CliRun } from './run-cli.ts'
 
@@ -21,33 +19,10 @@ interface Setup {
 
 /** Writes the config of an admin node with one admin key, its root and its node key into a new folder. */
 async function setUp (): Promise<Setup> {
-  const folder = await mkdtemp(join(tmpdir(), 'sower-admin-feed-'))
-  const admin = generateKey()
-  const nowMs = Date.now()
-  const root = signRecord('root', {
-    fleet: 'unit',
-    version: 1,
-    prev: null,
-    issuedAt: new Date(nowMs - 60_000).toISOString(),
-    expiresAt: new Date(nowMs + 86_400_000).toISOString(),
-    threshold: 1,
-    admins: [{ name: 'ops', key: admin.id, scopes: [{ name: 'root' }, { name: 'enroll' }, { name: 'deploy' }] }]
-  }, [admin])
-  await writeFile(join(folder, 'root.json'), JSON.stringify(toEnvelope(root)))
-  await writeKeyFile(join(folder, 'node.pem'), generateKey())
-  await writeKeyFile(join(folder, 'admin.pem'), admin)
-  const config = join(folder, 'config.json')
-  await writeFile(config, JSON.stringify({
-    fleet: 'unit',
-    root: 'root.json',
-    nodeKey: 'node.pem',
-    adminKeys: ['admin.pem'],
-    listen: ['/ip4/127.0.0.1/tcp/0'],
-    dataDir: 'data',
-    web: { enabled: false },
-    nix: { backend: 'plain', storeRoot: 'store' }
-  }))
-  return { folder, config, admin, markFile: join(folder, 'admin.pem.feed-head') }
+  const { folder, admin, config } = await writeAdminFolder('sower-admin-feed-')
+  const configFile = join(folder, 'config.json')
+  await writeFile(configFile, JSON.stringify(config))
+  return { folder, config: configFile, admin, markFile: join(folder, 'admin.pem.feed-head') }
 }
 
 async function enroll (setup: Setup, name: string): Promise<CliRun> {

@@ -1,8 +1,7 @@
 import assert from 'node:assert/strict'
-import { mkdir, mkdtemp, rm, stat, writeFile } from 'node:fs/promises'
+import { mkdir, rm, stat, writeFile } from 'node:fs/promises'
 import { createServer } from 'node:net'
 import type { AddressInfo } from 'node:net'
-import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { connectControl, callControl } from '../../../src/cli/control-client.ts'
 import { parseConfig } from '../../../src/config/index.ts'
@@ -10,13 +9,14 @@ import type { Config } from '../../../src/config/index.ts'
 import {
   ControlServer, Garden, controlSocketPath, feedMarkPath, openStoreOnly, readFeedMark, readRootFile, toEnvelope
 } from '../../../src/garden/index.ts'
-import { generateKey, readKeyFile, writeKeyFile } from '../../../src/keys/index.ts'
+import { generateKey, readKeyFile } from '../../../src/keys/index.ts'
 import type { SigningKey } from '../../../src/keys/index.ts'
 import { silentLogger } from '../../../src/logger.ts'
 import { FleetNode } from '../../../src/network/index.ts'
 import { signRecord } from '../../../src/records/index.ts'
 import type { SignedRecord } from '../../../src/records/index.ts'
 import { RecordStore } from '../../../src/store/index.ts'
+import { writeAdminFolder } from '../../utils/admin-folder.ts'
 import { runCli } from '../cli/run-cli.ts'
 import { LOOPBACK, waitUntil } from '../network/helpers.ts'
 
@@ -27,32 +27,8 @@ interface Setup {
 }
 
 async function setUp (web = false): Promise<Setup> {
-  const folder = await mkdtemp(join(tmpdir(), 'sower-garden-'))
-  const admin = generateKey()
-  const nowMs = Date.now()
-  const root = signRecord('root', {
-    fleet: 'unit',
-    version: 1,
-    prev: null,
-    issuedAt: new Date(nowMs - 60_000).toISOString(),
-    expiresAt: new Date(nowMs + 86_400_000).toISOString(),
-    threshold: 1,
-    admins: [{ name: 'ops', key: admin.id, scopes: [{ name: 'root' }, { name: 'enroll' }, { name: 'deploy', seeds: ['web'] }] }]
-  }, [admin])
-  await writeFile(join(folder, 'root.json'), JSON.stringify(toEnvelope(root)))
-  await writeKeyFile(join(folder, 'node.pem'), generateKey())
-  await writeKeyFile(join(folder, 'admin.pem'), admin)
-  const config = parseConfig({
-    fleet: 'unit',
-    root: 'root.json',
-    nodeKey: 'node.pem',
-    adminKeys: ['admin.pem'],
-    listen: ['/ip4/127.0.0.1/tcp/0'],
-    dataDir: 'data',
-    web: { enabled: web, port: 0 },
-    nix: { backend: 'plain' }
-  }, join(folder, 'config.json'))
-  return { folder, config, admin }
+  const { folder, admin, config } = await writeAdminFolder('sower-garden-', [{ name: 'root' }, { name: 'enroll' }, { name: 'deploy', seeds: ['web'] }])
+  return { folder, config: parseConfig({ ...config, web: { enabled: web, port: 0 }, nix: { backend: 'plain' } }, join(folder, 'config.json')), admin }
 }
 
 describe('Garden', () => {
