@@ -12,6 +12,8 @@ import type { DeploymentSummary, GardenSummary, IntentSummary, RecordStore } fro
 import { exportBundle, importBundle } from './bundle.ts'
 import type { BundleExportOptions, BundleExportSummary, BundleImportSummary } from './bundle.ts'
 import { NoAdminKeyError } from './errors.ts'
+import { readExpiries } from './expiry.ts'
+import type { Expiries } from './expiry.ts'
 import type { OwnFeedStatus } from './own-feed.ts'
 
 /** Record types that admins sign through a node. */
@@ -37,6 +39,8 @@ export interface NodeInfo {
   connectedMembers: number
   /** Whether this node may sign records of its own feed now; null when only the store is open. */
   ownFeed: OwnFeedStatus | null
+  /** When the current root and this node's certificate expire. */
+  expiries: Expiries
 }
 
 export interface GardenDetail {
@@ -181,7 +185,8 @@ export class GardenApi implements NodeApi {
       admins: trust.root.body.admins.map(admin => ({ name: admin.name, key: admin.key })),
       nix: { backend: config.nix.backend, storeRoot: config.nix.storeRoot },
       connectedMembers: node?.connectedMembers().length ?? 0,
-      ownFeed: this.#parts.ownFeed?.() ?? null
+      ownFeed: this.#parts.ownFeed?.() ?? null,
+      expiries: readExpiries(trust, nodeKey.id)
     }
   }
 

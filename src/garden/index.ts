@@ -20,6 +20,7 @@ import { AdminFeedGuard } from './admin-feed.ts'
 import { GardenApi } from './api.ts'
 import { createBackend } from './backend.ts'
 import { ControlServer, controlSocketPath } from './control-server.ts'
+import { EXPIRY_CHECK_INTERVAL_MS, expiryWarnings, readExpiries } from './expiry.ts'
 import { feedMarkPath } from './feed-mark.ts'
 import { OWN_FEED_WAIT_MS, OwnFeedGuard } from './own-feed.ts'
 import { SOWER_VERSION } from './version.ts'
@@ -35,6 +36,8 @@ export { AdminFeedGuard, adminBehindMessage } from './admin-feed.ts'
 export {
   AdminFeedBehindError, BundleError, ControlError, NoAdminKeyError, NotFoundError, OwnFeedBehindError, OwnFeedForkedError, OwnFeedStoppedError, RemoteError
 } from './errors.ts'
+export { EXPIRY_CHECK_INTERVAL_MS, EXPIRY_WARNING_MS, expiryWarnings, readExpiries } from './expiry.ts'
+export type { Expiries, ExpiryWarning } from './expiry.ts'
 export { FEED_MARK_SUFFIX, feedMarkPath, readFeedMark } from './feed-mark.ts'
 export type { FeedMark } from './feed-mark.ts'
 export { OWN_FEED_VOUCHED_WAIT_MS, OWN_FEED_WAIT_MS, OwnFeedGuard, judgeOwnFeed } from './own-feed.ts'
@@ -103,6 +106,7 @@ export class Garden {
   #stopping?: Promise<void>
   #compactionTimer?: NodeJS.Timeout
   #compacting?: Promise<void>
+  #expiryTimer?: NodeJS.Timeout
   readonly #onIntent = (event: IntentEvent): void => { this.#intentArrived(event) }
 
   constructor (config: Config, init: GardenInit) {
@@ -236,6 +240,9 @@ export class Garden {
     this.#compactionTimer = setInterval(() => { this.#compact() }, COMPACTION_INTERVAL_MS)
     this.#compactionTimer.unref()
     this.#warnWithoutCertificate()
+    this.#warnOfExpiries()
+    this.#expiryTimer = setInterval(() => { this.#warnOfExpiries() }, EXPIRY_CHECK_INTERVAL_MS)
+    this.#expiryTimer.unref()
     this.#log.info({ peer: identity.nodeKey.id, fleet: config.fleet, web: this.webUrl }, 'garden started')
   }
 
@@ -254,6 +261,8 @@ export class Garden {
   async #stopParts (): Promise<void> {
     clearInterval(this.#compactionTimer)
     this.#compactionTimer = undefined
+    clearInterval(this.#expiryTimer)
+    this.#expiryTimer = undefined
     await this.#compacting
     await this.#stopPart('control socket', async () => { await this.#control?.stop() })
     await this.#stopPart('web view', async () => { await this.#web?.close() })
@@ -329,6 +338,14 @@ export class Garden {
         'this node has no certificate yet, so members close its connections: enroll it with ' +
         `\`sower enroll ${this.peerId} --name NAME\` (add \`--role admin\` for an admin node); ` +
         'it receives the certificate from the first member it reaches')
+    }
+  }
+
+  /** Logs one warning for each of the current root and this node's certificate that expires soon. */
+  #warnOfExpiries (): void {
+    const nowMs = (this.#init.nowMs ?? Date.now)()
+    for (const warning of expiryWarnings(readExpiries(this.node.trust, this.peerId), this.peerId, nowMs)) {
+      this.#log.warn({ peer: this.peerId, item: warning.item, expiresAt: warning.expiresAt }, warning.message)
     }
   }
 

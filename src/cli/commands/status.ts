@@ -1,6 +1,6 @@
 import type { Command } from 'commander'
 import type { GardenOverview, NodeApi, NodeInfo } from '../../garden/index.ts'
-import { NotFoundError } from '../../garden/index.ts'
+import { NotFoundError, expiryWarnings } from '../../garden/index.ts'
 import type { DeploymentSummary } from '../../store/index.ts'
 import { withNode } from '../context.ts'
 import type { CliContext, NodeAccessMode } from '../context.ts'
@@ -59,6 +59,8 @@ async function showFleet (context: CliContext, api: NodeApi, mode: NodeAccessMod
       rootVersion: info.rootVersion,
       node: info.peer,
       ownFeed: info.ownFeed,
+      rootExpiresAt: info.expiries.rootExpiresAt,
+      certificateExpiresAt: info.expiries.certificateExpiresAt,
       gardens: overview.map(overviewJson)
     })
     return
@@ -67,6 +69,9 @@ async function showFleet (context: CliContext, api: NodeApi, mode: NodeAccessMod
   const ownFeed = describeOwnFeed(info)
   if (ownFeed != null) {
     println(context.io, ownFeed)
+  }
+  for (const warning of expiryWarnings(info.expiries, info.peer, context.nowMs())) {
+    println(context.io, `warning: ${warning.message}`)
   }
   println(context.io)
   if (overview.length === 0) {
