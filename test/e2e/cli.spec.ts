@@ -112,7 +112,8 @@ describe('sower against a running fleet', function () {
     await fleet.startAdmin()
     await enroll('admin', fleet.admin.key.id, '--role', 'admin')
     for (const name of ['g1', 'g2']) {
-      const garden = await fleet.addGarden({ name, tags: ['app'], policy: { acceptRealtime: true } })
+      // Periodic sync (every second here) can deliver an intent before gossip does, so both triggers deploy.
+      const garden = await fleet.addGarden({ name, tags: ['app'], policy: { acceptRealtime: true, deployOnConnect: true } })
       await enroll(name, garden.key.id, '--tag', 'app')
       await fleet.start(garden)
     }
@@ -160,7 +161,8 @@ describe('sower against a running fleet', function () {
   it('confirms a garden that waits', async () => {
     await fleet.startAdmin()
     await enroll('admin', fleet.admin.key.id, '--role', 'admin')
-    const careful = await fleet.addGarden({ name: 'careful', tags: ['app'], policy: { acceptRealtime: true, confirm: true } })
+    // Periodic sync can deliver the intent before gossip does, so both triggers wait for the confirmation.
+    const careful = await fleet.addGarden({ name: 'careful', tags: ['app'], policy: { acceptRealtime: true, deployOnConnect: true, confirm: true } })
     await enroll('careful', careful.key.id, '--tag', 'app')
     await fleet.start(careful)
     await eventually('a report of the garden', async () => {
@@ -182,7 +184,8 @@ describe('sower against a running fleet', function () {
   it('carries records between two halves by bundle', async () => {
     await fleet.startAdmin()
     await enroll('admin', fleet.admin.key.id, '--role', 'admin')
-    const online = await fleet.addGarden({ name: 'online', tags: ['app'], policy: { acceptRealtime: true } })
+    // Periodic sync can deliver the intent before gossip does, so both triggers deploy.
+    const online = await fleet.addGarden({ name: 'online', tags: ['app'], policy: { acceptRealtime: true, deployOnConnect: true } })
     const offline = await fleet.addGarden({ name: 'offline', tags: ['app'], policy: { deployOnConnect: true }, online: false })
     await enroll('online', online.key.id, '--tag', 'app')
     await enroll('offline', offline.key.id, '--tag', 'app')
