@@ -8,7 +8,7 @@ import { deploymentId, signRecord } from '../../../src/records/index.ts'
 import type { DeployIntentBody, RootBody, SignedRecord } from '../../../src/records/index.ts'
 import { createTestFleet, iso, DAY_MS } from '../../utils/fleet.ts'
 import type { TestFleet } from '../../utils/fleet.ts'
-import { signIntent } from './helpers.ts'
+import { signIntent, signRevocation } from './helpers.ts'
 import { openTestStore } from './store.ts'
 
 const encoder = new TextEncoder()
@@ -131,22 +131,6 @@ function revocationBy (s: Setup, key: SigningKey): SignedRecord<'revocation'> {
     peer: s.fleet.members[0].key.id,
     reason: 'retired'
   }, [key])
-}
-
-/** Signs the admin's next revocation, advancing the fleet's admin feed. */
-function revokeNext (fleet: TestFleet, peer: string): SignedRecord<'revocation'> {
-  const revocation = signRecord('revocation', {
-    fleet: fleet.fleet,
-    author: fleet.admin.id,
-    seq: fleet.adminFeed.seq + 1,
-    prev: fleet.adminFeed.prev,
-    issuedAt: iso(Date.now()),
-    peer,
-    reason: 'retired'
-  }, [fleet.admin])
-  fleet.adminFeed.seq = revocation.seq
-  fleet.adminFeed.prev = revocation.id
-  return revocation
 }
 
 /** Returns the bytes of a record with one body field changed after signing. */
@@ -302,7 +286,7 @@ describe('ingest', () => {
       code: 'ERR_REVOKED',
       bytes: async s => {
         const report = reportBy(s.fleet, 0, 1, null)
-        assert.equal((await s.ingest(revokeNext(s.fleet, s.fleet.members[0].key.id).bytes, GOSSIP)).action, 'accept')
+        assert.equal((await s.ingest(signRevocation(s.fleet, s.fleet.members[0].key.id, 'retired').bytes, GOSSIP)).action, 'accept')
         return report.bytes
       }
     },
@@ -437,7 +421,7 @@ describe('ingest', () => {
       intentBy(s, stranger).bytes,
       signIntent(fleet, { fleet: 'other-fleet' }).bytes,
       futureIntent(s).bytes,
-      revokeNext(fleet, joined.key.id).bytes,
+      signRevocation(fleet, joined.key.id, 'retired').bytes,
       reportBy(fleet, 0, 2, first.id).bytes
     ]
     try {
