@@ -1,18 +1,18 @@
 import assert from 'node:assert/strict'
-import { mkdtemp, rm, writeFile } from 'node:fs/promises'
-import { tmpdir } from 'node:os'
+import { rm } from 'node:fs/promises'
 import { join } from 'node:path'
 import { pino } from 'pino'
 import { parseConfig } from '../../../src/config/index.ts'
 import type { Config } from '../../../src/config/index.ts'
-import { Garden, feedMarkPath, readFeedMark, toEnvelope } from '../../../src/garden/index.ts'
+import { Garden, feedMarkPath, readFeedMark } from '../../../src/garden/index.ts'
 import { writeFeedMark } from '../../../src/garden/feed-mark.ts'
 import type { GardenInit } from '../../../src/garden/index.ts'
-import { generateKey, writeKeyFile } from '../../../src/keys/index.ts'
+import { generateKey } from '../../../src/keys/index.ts'
 import { silentLogger } from '../../../src/logger.ts'
 import { RecordStore } from '../../../src/store/index.ts'
 import { createTestFleet, iso } from '../../utils/fleet.ts'
 import type { TestFleet } from '../../utils/fleet.ts'
+import { writeAdminFolder } from '../../utils/admin-folder.ts'
 import { NodeSet, waitUntil } from '../network/helpers.ts'
 
 const DAY_MS = 24 * 60 * 60 * 1000
@@ -29,21 +29,10 @@ interface Setup {
  * member, and the feed head mark of the admin key is at seq 2.
  */
 async function setUp (): Promise<Setup> {
-  const folder = await mkdtemp(join(tmpdir(), 'sower-admin-feed-'))
   const fleet = createTestFleet({ fleet: 'unit', members: 2 })
-  await writeFile(join(folder, 'root.json'), JSON.stringify(toEnvelope(fleet.root)))
-  await writeKeyFile(join(folder, 'node.pem'), fleet.members[0].key)
-  await writeKeyFile(join(folder, 'admin.pem'), fleet.admin)
-  const config = parseConfig({
-    fleet: 'unit',
-    root: 'root.json',
-    nodeKey: 'node.pem',
-    adminKeys: ['admin.pem'],
-    listen: ['/ip4/127.0.0.1/tcp/0'],
-    dataDir: 'data',
-    web: { enabled: false },
-    nix: { backend: 'plain', storeRoot: 'store' }
-  }, join(folder, 'config.json'))
+  const written = await writeAdminFolder('sower-admin-feed-', { root: fleet.root, admin: fleet.admin, nodeKey: fleet.members[0].key })
+  const folder = written.folder
+  const config = parseConfig(written.config, join(folder, 'config.json'))
   await writeFeedMark(feedMarkPath(config.adminKeys[0]), {
     author: fleet.admin.id,
     seq: fleet.adminFeed.seq,

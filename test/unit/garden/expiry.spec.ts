@@ -20,7 +20,7 @@ interface Setup {
 
 /** Writes a node whose root expires in a year and whose certificate expires in `certificateDays` days. */
 async function setUp (certificateDays: number): Promise<Setup> {
-  const { folder, admin, config: fields } = await writeAdminFolder('sower-expiry-', [{ name: 'root' }, { name: 'enroll' }])
+  const { folder, admin, config: fields } = await writeAdminFolder('sower-expiry-', { scopes: [{ name: 'root' }, { name: 'enroll' }] })
   const nowMs = Date.now()
   const root = firstRoot({
     fleet: 'unit', admins: [{ name: 'ops', key: admin.id, scopes: [{ name: 'root' }, { name: 'enroll' }] }], threshold: 1, nowMs

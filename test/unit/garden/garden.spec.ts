@@ -27,7 +27,7 @@ interface Setup {
 }
 
 async function setUp (web = false): Promise<Setup> {
-  const { folder, admin, config } = await writeAdminFolder('sower-garden-', [{ name: 'root' }, { name: 'enroll' }, { name: 'deploy', seeds: ['web'] }])
+  const { folder, admin, config } = await writeAdminFolder('sower-garden-', { scopes: [{ name: 'root' }, { name: 'enroll' }, { name: 'deploy', seeds: ['web'] }] })
   return { folder, config: parseConfig({ ...config, web: { enabled: web, port: 0 }, nix: { backend: 'plain' } }, join(folder, 'config.json')), admin }
 }
 
