@@ -422,7 +422,7 @@ export class OwnFeedGuard implements AppendGuard {
   }
 }
 
-/** A promise with its resolvers, marked as handled so that a rejection nobody awaits is not reported. */
+/** Returns a promise with its resolvers, marked as handled so that a rejection that no caller awaits is not reported. */
 function settledLater (): PromiseWithResolvers<void> {
   const gate = Promise.withResolvers<void>()
   gate.promise.catch(() => {})

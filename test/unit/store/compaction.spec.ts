@@ -213,7 +213,7 @@ describe('RecordStore compaction', () => {
   })
 
   describe('alerts', () => {
-    /** A garden feed: seq 1 an old report, 2 an alert issued at `alertOffsetMs`, 3-4 reports after it. */
+    /** Signs a garden feed: seq 1 an old report, 2 an alert issued at `alertOffsetMs`, 3-4 reports after it. */
     async function feedWithAlert (alertOffsetMs: number): Promise<{ signer: FeedSigner, alert: SignedRecord }> {
       const signer = new FeedSigner(generateKey())
       const fork = [0, 1].map(index => garden.signAt('report', reportBody(index, `${index}.0.0`), 1, null))
