@@ -69,6 +69,14 @@ export interface NixConfig {
   readonly binaryCaches: readonly string[]
 }
 
+/** Limits of the sync that this node serves to each peer. */
+export interface SyncConfig {
+  /** Bytes of sync batches one peer may draw before the refill rate applies. */
+  readonly budgetBurstBytes: number
+  /** Bytes per second by which each peer's allowance refills. */
+  readonly budgetRefillBytesPerSec: number
+}
+
 /** A parsed config with absolute paths and every default filled in. Deeply frozen. */
 export interface Config {
   /** Absolute path of the config file that was read. */
@@ -86,6 +94,7 @@ export interface Config {
   readonly timeZone: string
   readonly nix: NixConfig
   readonly retention: { readonly maxAgeDays: number, readonly maxRecordsPerGarden: number }
+  readonly sync: SyncConfig
   readonly subscriptions: readonly SubscriptionConfig[]
 }
 

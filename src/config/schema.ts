@@ -2,6 +2,7 @@ import { isIP } from 'node:net'
 import { multiaddr } from '@multiformats/multiaddr'
 import { z } from 'zod'
 import { isKeyId } from '../keys/index.ts'
+import { SYNC_BUDGET_BURST_BYTES, SYNC_BUDGET_REFILL_BYTES_PER_SEC } from '../network/options.ts'
 import { policyFieldsSchema, zoneSchema } from '../policy/index.ts'
 import { SEED_TYPES, nameSchema } from '../records/index.ts'
 
@@ -117,6 +118,38 @@ const retentionSchema = z.strictObject({
   maxRecordsPerGarden: z.number().int().min(10).max(10_000_000).default(DEFAULT_RETENTION_MAX_RECORDS_PER_GARDEN)
 })
 
+/**
+ * A whole number of at least 1 for a field of `sync`. Zero is rejected,
+ * and `zeroProblem` says why, after the value.
+ */
+function syncBudgetSchema (unit: string, defaultValue: number, zeroProblem: string): z.ZodDefault<z.ZodNumber> {
+  const fix = `use a whole number of ${unit} of at least 1, or leave the field out for the default ${defaultValue}`
+  return z.number({ error: issue => `expected a number, got ${JSON.stringify(issue.input) ?? 'nothing'}: ${fix}` })
+    .check(ctx => {
+      const problem = syncBudgetProblem(ctx.value, zeroProblem)
+      if (problem != null) {
+        ctx.issues.push({ code: 'custom', input: ctx.value, message: `${problem}: ${fix}` })
+      }
+    })
+    .default(defaultValue)
+}
+
+function syncBudgetProblem (value: number, zeroProblem: string): string | null {
+  if (!Number.isSafeInteger(value)) {
+    return Number.isInteger(value) ? `${value} is larger than ${Number.MAX_SAFE_INTEGER}` : `${value} is not a whole number`
+  }
+  if (value < 0) {
+    return `${value} is negative`
+  }
+  return value === 0 ? `0 ${zeroProblem}` : null
+}
+
+const syncSchema = z.strictObject({
+  budgetBurstBytes: syncBudgetSchema('bytes', SYNC_BUDGET_BURST_BYTES, 'would stop this node from serving sync to any peer'),
+  budgetRefillBytesPerSec: syncBudgetSchema('bytes per second', SYNC_BUDGET_REFILL_BYTES_PER_SEC,
+    'would stop this node from serving sync to a peer for good once the peer has drawn its burst')
+})
+
 /** A command as a program and its arguments, run without a shell. */
 const commandSchema = z.array(z.string().max(PATH_MAX_CHARS))
   .min(1, 'expected the program and its arguments, e.g. ["systemctl", "restart", "nginx.service"], ' +
@@ -164,6 +197,7 @@ export const configSchema = z.strictObject({
   timeZone: zoneSchema.default(DEFAULT_TIME_ZONE),
   nix: nixSchema.prefault({}),
   retention: retentionSchema.prefault({}),
+  sync: syncSchema.prefault({}),
   subscriptions: z.array(subscriptionSchema).max(SUBSCRIPTIONS_MAX).default([])
 }).superRefine((config, ctx) => {
   for (const field of ['name', 'profile'] as const) {

@@ -174,6 +174,8 @@ export class Garden {
       root: identity.root,
       listenAddresses: [...config.listen],
       bootstrap: [...config.bootstrap],
+      syncBudgetBurstBytes: config.sync.budgetBurstBytes,
+      syncBudgetRefillBytesPerSec: config.sync.budgetRefillBytesPerSec,
       nowMs: this.#init.nowMs,
       ...this.#init.network
     })

@@ -193,6 +193,11 @@ export class FleetNode extends EventEmitter<FleetNodeEvents> {
     return this.#libp2p != null
   }
 
+  /** Byte limits of the sync that this node serves to each peer, as configured. */
+  get syncBudgetLimits (): { burstBytes: number, refillBytesPerSec: number } {
+    return { burstBytes: this.#init.syncBudgetBurstBytes, refillBytesPerSec: this.#init.syncBudgetRefillBytesPerSec }
+  }
+
   /** The libp2p node while started, for diagnostics; Sower code uses the methods below. */
   get libp2p (): Libp2p | undefined {
     return this.#libp2p

@@ -6,6 +6,7 @@ import {
   ConfigError, DEFAULT_COMMAND_TIMEOUT_MS, DEFAULT_DATA_DIR, DEFAULT_LISTEN_ADDRESSES, DEFAULT_RETENTION_MAX_AGE_DAYS,
   DEFAULT_RETENTION_MAX_RECORDS_PER_GARDEN, DEFAULT_TIME_ZONE, DEFAULT_WEB_HOST, DEFAULT_WEB_PORT, loadConfig, parseConfig
 } from '../../../src/config/index.ts'
+import { SYNC_BUDGET_BURST_BYTES, SYNC_BUDGET_REFILL_BYTES_PER_SEC } from '../../../src/network/options.ts'
 
 const EXAMPLE_FILE = join(import.meta.dirname, '../../../fleet.example.json')
 const FILE = '/etc/sower/fleet.json'
@@ -78,6 +79,12 @@ describe('config defaults', () => {
     })
   })
   it('subscriptions', () => assert.deepEqual(config.subscriptions, []))
+  it('sync budget', () => {
+    assert.deepEqual(config.sync, {
+      budgetBurstBytes: SYNC_BUDGET_BURST_BYTES,
+      budgetRefillBytesPerSec: SYNC_BUDGET_REFILL_BYTES_PER_SEC
+    })
+  })
 
   it('command timeout', () => {
     const parsed = parseConfig(minimal({ subscriptions: [subscription()] }), FILE)
@@ -163,6 +170,15 @@ const invalidCases: Array<{ name: string, input: unknown, path: string, message:
   { name: 'an FTP binary cache', input: minimal({ nix: { binaryCaches: ['ftp://cache.example'] } }), path: 'nix.binaryCaches.0', message: /expected an http:\/\/, https:\/\/ or file:\/\/ URL/ },
   { name: 'zero retention days', input: minimal({ retention: { maxAgeDays: 0 } }), path: 'retention.maxAgeDays', message: /Too small/ },
   { name: 'fractional retention', input: minimal({ retention: { maxRecordsPerGarden: 10.5 } }), path: 'retention.maxRecordsPerGarden', message: /expected int/ },
+  { name: 'a negative sync burst', input: minimal({ sync: { budgetBurstBytes: -1 } }), path: 'sync.budgetBurstBytes', message: /^-1 is negative: use a whole number of bytes of at least 1, or leave the field out for the default 67108864$/ },
+  { name: 'a zero sync burst', input: minimal({ sync: { budgetBurstBytes: 0 } }), path: 'sync.budgetBurstBytes', message: /^0 would stop this node from serving sync to any peer: use a whole number of bytes of at least 1/ },
+  { name: 'a fractional sync burst', input: minimal({ sync: { budgetBurstBytes: 1024.5 } }), path: 'sync.budgetBurstBytes', message: /^1024\.5 is not a whole number: use a whole number of bytes/ },
+  { name: 'a sync burst as a string', input: minimal({ sync: { budgetBurstBytes: '64MiB' } }), path: 'sync.budgetBurstBytes', message: /^expected a number, got "64MiB": use a whole number of bytes/ },
+  { name: 'a negative sync refill', input: minimal({ sync: { budgetRefillBytesPerSec: -4096 } }), path: 'sync.budgetRefillBytesPerSec', message: /^-4096 is negative: use a whole number of bytes per second of at least 1, or leave the field out for the default 4194304$/ },
+  { name: 'a zero sync refill', input: minimal({ sync: { budgetRefillBytesPerSec: 0 } }), path: 'sync.budgetRefillBytesPerSec', message: /^0 would stop this node from serving sync to a peer for good once the peer has drawn its burst: / },
+  { name: 'a fractional sync refill', input: minimal({ sync: { budgetRefillBytesPerSec: 0.5 } }), path: 'sync.budgetRefillBytesPerSec', message: /^0\.5 is not a whole number: use a whole number of bytes per second/ },
+  { name: 'an unsafe sync refill', input: minimal({ sync: { budgetRefillBytesPerSec: 2 ** 60 } }), path: 'sync.budgetRefillBytesPerSec', message: /is larger than 9007199254740991/ },
+  { name: 'an unknown sync field', input: minimal({ sync: { intervalMs: 1000 } }), path: 'sync.intervalMs', message: /^unknown field$/ },
   { name: 'a subscription without seed', input: minimal({ subscriptions: [subscription({ seed: undefined })] }), path: 'subscriptions.0.seed', message: /expected string, received undefined/ },
   { name: 'an unknown seed type', input: minimal({ subscriptions: [subscription({ type: 'vm' })] }), path: 'subscriptions.0.type', message: /Invalid option/ },
   { name: 'a misspelt shorthand', input: minimal({ subscriptions: [subscription({ acceptRealTime: true })] }), path: 'subscriptions.0.acceptRealTime', message: /^unknown field$/ },
@@ -189,6 +205,12 @@ describe('invalid config', () => {
       assert.match(issue.message, testCase.message)
     })
   }
+
+  it('accepts a sync budget', () => {
+    const parsed = parseConfig(minimal({ sync: { budgetBurstBytes: 1, budgetRefillBytesPerSec: 1_048_576 } }), FILE)
+    assert.equal(parsed.sync.budgetBurstBytes, 1)
+    assert.equal(parsed.sync.budgetRefillBytesPerSec, 1_048_576)
+  })
 
   it('accepts a disabled public web view without token', () => {
     assert.doesNotThrow(() => parseConfig(minimal({ web: { enabled: false, host: '0.0.0.0' } }), FILE))

@@ -26,9 +26,10 @@ interface Setup {
   admin: SigningKey
 }
 
-async function setUp (web = false): Promise<Setup> {
+async function setUp (web = false, extra: Record<string, unknown> = {}): Promise<Setup> {
   const { folder, admin, config } = await writeAdminFolder('sower-garden-', { scopes: [{ name: 'root' }, { name: 'enroll' }, { name: 'deploy', seeds: ['web'] }] })
-  return { folder, config: parseConfig({ ...config, web: { enabled: web, port: 0 }, nix: { backend: 'plain' } }, join(folder, 'config.json')), admin }
+  const fields = { ...config, web: { enabled: web, port: 0 }, nix: { backend: 'plain' }, ...extra }
+  return { folder, config: parseConfig(fields, join(folder, 'config.json')), admin }
 }
 
 describe('Garden', () => {
@@ -50,6 +51,13 @@ describe('Garden', () => {
     await Promise.all([garden.stop(), garden.stop()])
     await garden.stop()
     assert.equal(garden.webUrl, null)
+  })
+
+  it('passes the sync budget to the node', async () => {
+    setup = await setUp(false, { sync: { budgetBurstBytes: 2_000_000, budgetRefillBytesPerSec: 300_000 } })
+    garden = new Garden(setup.config, { logger: silentLogger() })
+    await garden.start()
+    assert.deepEqual(garden.node.syncBudgetLimits, { burstBytes: 2_000_000, refillBytesPerSec: 300_000 })
   })
 
   it('stops before start', async () => {
