@@ -166,14 +166,22 @@ export class AdminFeedGuard implements AppendGuard {
   }
 }
 
-/** Explains a store below the admin key's feed head mark, and how to fix it. */
-export function adminBehindMessage (author: string, storedSeq: number, markSeq: number, markFile: string): string {
+/**
+ * Explains a store below the admin key's feed head mark, and how to fix it.
+ * `signing` is for the error of a command that tried to sign, and `status`
+ * for a status line, which asks for no command to be run again.
+ */
+export function adminBehindMessage (author: string, storedSeq: number, markSeq: number, markFile: string,
+  when: 'signing' | 'status' = 'signing'): string {
   const missing = markSeq === storedSeq + 1 ? `seq ${markSeq}` : `seq ${storedSeq + 1} to ${markSeq}`
   const stored = storedSeq === 0 ? 'none of them' : `only up to seq ${storedSeq}`
+  const outcome = when === 'signing'
+    ? 'so nothing was signed. Bring the records back, then run this command again: '
+    : 'so this node signs nothing with this key until the records are back. Bring them back: '
   return `the feed of admin key ${author} is missing ${missing}: the feed head mark ${markFile} shows that the key ` +
     `signed them, but the record store of this node has ${stored}, as after a lost or restored data folder. ` +
-    'Signing now would fork the feed, and every node would then reject this key, so nothing was signed. ' +
-    'Bring the records back, then run this command again: run `sower node` with this config where it reaches a ' +
+    `Signing now would fork the feed, and every node would then reject this key, ${outcome}` +
+    'run `sower node` with this config where it reaches a ' +
     'member that has them, which syncs them on connect, or run `sower bundle export --out FILE` on such a member ' +
     'and `sower bundle import FILE` here. If no copy exists anywhere, replace this admin key in a new root version ' +
     'with `sower root rotate` (docs/OPERATIONS.md, "Rotating a key").'

@@ -14,6 +14,9 @@ import type { BundleExportOptions, BundleExportSummary, BundleImportSummary } fr
 import { NoAdminKeyError } from './errors.ts'
 import { readExpiries } from './expiry.ts'
 import type { Expiries } from './expiry.ts'
+import { feedMarkPath } from './feed-mark.ts'
+import { checkFeedMark } from './feed-marks.ts'
+import type { FeedMarkCheck } from './feed-marks.ts'
 import type { OwnFeedStatus } from './own-feed.ts'
 
 /** Record types that admins sign through a node. */
@@ -39,6 +42,12 @@ export interface NodeInfo {
   connectedMembers: number
   /** Whether this node may sign records of its own feed now; null when only the store is open. */
   ownFeed: OwnFeedStatus | null
+  /**
+   * The feed head mark of each admin key compared with the store and, when
+   * only the store is open, that of the node key too, which `ownFeed`
+   * covers while the node runs.
+   */
+  feedMarks: FeedMarkCheck[]
   /** When the current root and this node's certificate expire. */
   expiries: Expiries
 }
@@ -186,8 +195,26 @@ export class GardenApi implements NodeApi {
       nix: { backend: config.nix.backend, storeRoot: config.nix.storeRoot },
       connectedMembers: node?.connectedMembers().length ?? 0,
       ownFeed: this.#parts.ownFeed?.() ?? null,
+      feedMarks: await this.#checkFeedMarks(),
       expiries: readExpiries(trust, nodeKey.id)
     }
+  }
+
+  /** Compares the marks that `NodeInfo.feedMarks` lists with the store, skipping an admin key that is the node key. */
+  async #checkFeedMarks (): Promise<FeedMarkCheck[]> {
+    const { store, config, nodeKey, adminKeys } = this.#parts
+    const checks: FeedMarkCheck[] = []
+    if (this.#parts.ownFeed == null) {
+      checks.push(await checkFeedMark(store, 'own', nodeKey.id, feedMarkPath(config.nodeKey)))
+    }
+    const seen = new Set([nodeKey.id])
+    for (const [index, key] of adminKeys.entries()) {
+      if (!seen.has(key.id)) {
+        seen.add(key.id)
+        checks.push(await checkFeedMark(store, 'admin', key.id, feedMarkPath(config.adminKeys[index])))
+      }
+    }
+    return checks
   }
 
   async gardens (): Promise<GardenSummary[]> {

@@ -1,4 +1,14 @@
 import type { ForkEvidence } from '../store/index.ts'
+import type { OwnFeedState } from './own-feed.ts'
+
+/** Short names of the own feed's states, for status lines and the web view. */
+export const OWN_FEED_STATE_LABELS = {
+  waiting: 'waiting for a first sync',
+  ready: 'ready',
+  behind: 'read-only, behind its feed head mark',
+  forked: 'forked',
+  stopped: 'stopped'
+} as const satisfies Record<OwnFeedState, string>
 
 /** Explains the wait at start, which ends at `endsAt` (UTC ISO 8601) at the latest. */
 export function waitingMessage (endsAt: string): string {
@@ -6,14 +16,20 @@ export function waitingMessage (endsAt: string): string {
     `(until ${endsAt} at the latest), so that its feed continues after the newest record that the fleet holds of it`
 }
 
-/** Explains a store below the feed head mark, and how to fix it. */
-export function behindMessage (author: string, storedSeq: number, markSeq: number, markFile: string): string {
+/**
+ * Explains a store below the feed head mark, and how to fix it. `running`
+ * is false for a node that is stopped, as `sower status` shows it then.
+ */
+export function behindMessage (author: string, storedSeq: number, markSeq: number, markFile: string, running = true): string {
   const missing = markSeq === storedSeq + 1 ? `seq ${markSeq}` : `seq ${storedSeq + 1} to ${markSeq}`
   const stored = storedSeq === 0 ? 'none of them' : `only up to seq ${storedSeq}`
+  const outcome = running
+    ? 'so the node signs nothing and deploys nothing until the records come back. It keeps syncing: connect a member that holds them'
+    : 'so once started, the node signs nothing and deploys nothing until the records come back. ' +
+      'Start it where it reaches a member that holds them'
   return `the feed of this node (${author}) is missing ${missing}: the feed head mark ${markFile} shows that ` +
     `its key signed them, but the record store has ${stored}, as after a lost or restored data folder. ` +
-    'Signing again would fork the feed, and every node would then reject this key, so the node signs nothing and ' +
-    'deploys nothing until the records come back. It keeps syncing: connect a member that holds them, or run ' +
+    `Signing again would fork the feed, and every node would then reject this key, ${outcome}, or run ` +
     '`sower bundle export --out FILE` on such a node and `sower bundle import FILE` here. If no copy exists anywhere, ' +
     `give this node a new key (${newKeySteps(author)}).`
 }

@@ -1,6 +1,6 @@
 import type { Command } from 'commander'
-import type { GardenOverview, NodeApi, NodeInfo } from '../../garden/index.ts'
-import { NotFoundError, expiryWarnings } from '../../garden/index.ts'
+import type { FeedMarkCheck, GardenOverview, NodeApi, NodeInfo } from '../../garden/index.ts'
+import { NotFoundError, OWN_FEED_STATE_LABELS, expiryWarnings } from '../../garden/index.ts'
 import type { DeploymentSummary } from '../../store/index.ts'
 import { withNode } from '../context.ts'
 import type { CliContext, NodeAccessMode } from '../context.ts'
@@ -59,6 +59,7 @@ async function showFleet (context: CliContext, api: NodeApi, mode: NodeAccessMod
       rootVersion: info.rootVersion,
       node: info.peer,
       ownFeed: info.ownFeed,
+      feedMarks: info.feedMarks,
       rootExpiresAt: info.expiries.rootExpiresAt,
       certificateExpiresAt: info.expiries.certificateExpiresAt,
       gardens: overview.map(overviewJson)
@@ -66,9 +67,11 @@ async function showFleet (context: CliContext, api: NodeApi, mode: NodeAccessMod
     return
   }
   println(context.io, `fleet ${info.fleet}, root version ${info.rootVersion}, as stored by ${shortPeer(info.peer)} (${describeMode(mode, info)})`)
-  const ownFeed = describeOwnFeed(info)
-  if (ownFeed != null) {
-    println(context.io, ownFeed)
+  if (info.ownFeed != null) {
+    println(context.io, describeOwnFeed(info.ownFeed))
+  }
+  for (const check of info.feedMarks) {
+    println(context.io, describeFeedMark(check, info))
   }
   for (const warning of expiryWarnings(info.expiries, info.peer, context.nowMs())) {
     println(context.io, `warning: ${warning.message}`)
@@ -108,14 +111,30 @@ function describeMode (mode: NodeAccessMode, info: NodeInfo): string {
   return 'node not running: this is its last stored view'
 }
 
-/** Returns a line on why the node does not sign its own records now, or null when it does. */
-function describeOwnFeed (info: NodeInfo): string | null {
-  const status = info.ownFeed
-  if (status == null || status.state === 'ready' || status.detail == null) {
-    return null
-  }
-  const labels: Record<string, string> = { waiting: 'waiting for a first sync', behind: 'read-only', forked: 'forked' }
-  return `own feed ${labels[status.state] ?? status.state}: ${status.detail}`
+/** Returns the line on the running node's own feed: its state, how far the store and the mark go, and why it waits or fails. */
+function describeOwnFeed (status: NonNullable<NodeInfo['ownFeed']>): string {
+  const line = `own feed ${OWN_FEED_STATE_LABELS[status.state]} (${describeSeqs(status.storedSeq, status.markSeq)})`
+  return status.detail == null ? line : `${line}: ${status.detail}`
+}
+
+/**
+ * Returns the line on one feed head mark of a node's key files: whether the
+ * store has the feed up to the mark, and the fix when it does not.
+ */
+function describeFeedMark (check: FeedMarkCheck, info: NodeInfo): string {
+  const admin = info.admins.find(candidate => candidate.key === check.author)
+  const feed = check.feed === 'own'
+    ? 'own feed'
+    : `admin key ${admin == null ? check.author : `${admin.name} (${check.author})`}`
+  const state = check.complete ? 'complete' : 'behind its feed head mark'
+  const line = `${feed} ${state} (${describeSeqs(check.storedSeq, check.markSeq)})`
+  const notes = [check.markProblem, check.detail].filter(note => note != null)
+  return notes.length === 0 ? line : `${line}: ${notes.join('. ')}`
+}
+
+function describeSeqs (storedSeq: number, markSeq: number | null): string {
+  const stored = storedSeq === 0 ? 'no record stored' : `stored up to seq ${storedSeq}`
+  return `${stored}, ${markSeq == null ? 'no feed head mark' : `mark at seq ${markSeq}`}`
 }
 
 async function showGarden (context: CliContext, api: NodeApi, garden: string, json: boolean): Promise<void> {

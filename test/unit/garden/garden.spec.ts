@@ -119,7 +119,7 @@ describe('Garden', () => {
     await garden.start()
     const run = await runCli(['status', '--config', setup.config.file])
     assert.equal(run.status, 0, run.err)
-    assert.match(run.out, /own feed waiting for a first sync: this node signs no report, event or alert/)
+    assert.match(run.out, /own feed waiting for a first sync \(no record stored, no feed head mark\): this node signs no report, event or alert/)
   })
 
   it('stops while it waits', async () => {
