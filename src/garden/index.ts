@@ -15,7 +15,7 @@ import { DeploymentEngine } from '../deploy/index.ts'
 import type { GardenIdentity } from '../deploy/index.ts'
 import { ClosureTransfer } from '../transfer/index.ts'
 import { startWebView } from '../web/index.ts'
-import type { WebView } from '../web/index.ts'
+import type { OwnFeedView, WebView } from '../web/index.ts'
 import { AdminFeedGuard } from './admin-feed.ts'
 import { GardenApi } from './api.ts'
 import { createBackend } from './backend.ts'
@@ -23,6 +23,8 @@ import { ControlServer, controlSocketPath } from './control-server.ts'
 import { EXPIRY_CHECK_INTERVAL_MS, expiryWarnings, readExpiries } from './expiry.ts'
 import { feedMarkPath } from './feed-mark.ts'
 import { OWN_FEED_WAIT_MS, OwnFeedGuard } from './own-feed.ts'
+import type { OwnFeedStatus } from './own-feed.ts'
+import { OWN_FEED_STATE_LABELS } from './own-feed-words.ts'
 import { SOWER_VERSION } from './version.ts'
 
 export { GardenApi, NODE_API_METHODS, toEnvelope } from './api.ts'
@@ -151,6 +153,11 @@ export class Garden {
     return this.#control?.path ?? null
   }
 
+  /** Whether this node signs its own records now, and why not; null before `start`. */
+  get ownFeed (): OwnFeedStatus | null {
+    return this.#ownFeed?.status() ?? null
+  }
+
   /** Starts every part; a second call waits for the first. On failure, what started is stopped again. */
   async start (): Promise<void> {
     this.#starting ??= this.#startOnce()
@@ -248,7 +255,7 @@ export class Garden {
     this.#warnOfExpiries()
     this.#expiryTimer = setInterval(() => { this.#warnOfExpiries() }, EXPIRY_CHECK_INTERVAL_MS)
     this.#expiryTimer.unref()
-    this.#log.info({ peer: identity.nodeKey.id, fleet: config.fleet, web: this.webUrl }, 'garden started')
+    this.#log.info({ peer: identity.nodeKey.id, fleet: config.fleet, web: this.webUrl, ownFeed: ownFeed.state }, 'garden started')
   }
 
   /** Stops every part in reverse order; safe to call twice and before `start`. */
@@ -331,9 +338,15 @@ export class Garden {
       host: options.host ?? web.host,
       port: options.port ?? web.port,
       ...(token == null ? {} : { token }),
-      nodeInfo: { peer: this.peerId, fleet: this.config.fleet, version: SOWER_VERSION, name: this.#ownName() }
+      nodeInfo: { peer: this.peerId, fleet: this.config.fleet, version: SOWER_VERSION, name: this.#ownName() },
+      ownFeed: () => this.#ownFeedView()
     })
     return this.#web.url
+  }
+
+  #ownFeedView (): OwnFeedView | null {
+    const status = this.ownFeed
+    return status == null ? null : { state: status.state, label: OWN_FEED_STATE_LABELS[status.state], detail: status.detail }
   }
 
   #warnWithoutCertificate (): void {

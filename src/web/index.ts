@@ -7,12 +7,12 @@ import { WebData } from './data.ts'
 import { WebViewConfigError } from './errors.ts'
 import { LiveHub } from './live.ts'
 import type { LiveHubInit } from './live.ts'
-import type { NodeInfo } from './render/layout.ts'
+import type { NodeInfo, OwnFeedView } from './render/layout.ts'
 import { buildServer } from './server.ts'
 
 export { WebViewConfigError, HttpError } from './errors.ts'
 export { TOKEN_MIN_CHARS, TOKEN_COOKIE } from './access.ts'
-export type { NodeInfo } from './render/layout.ts'
+export type { NodeInfo, OwnFeedView } from './render/layout.ts'
 export type { LiveChange } from './live.ts'
 
 export interface WebViewComponents {
@@ -31,6 +31,8 @@ export interface WebViewInit {
   readOnly?: boolean
   /** The serving node, shown in the page header. */
   nodeInfo?: NodeInfo
+  /** Returns the serving node's own feed, shown in the page header and, unless ready, in a banner. */
+  ownFeed?: () => OwnFeedView | null
   /** Limits of the live update stream. */
   live?: LiveHubInit
   /** Clock for "3 min ago" and expiry marks. @default Date.now */
@@ -75,6 +77,7 @@ export async function startWebView (components: WebViewComponents, init: WebView
     data,
     hub,
     nodeInfo: init.nodeInfo,
+    ...(init.ownFeed == null ? {} : { ownFeed: init.ownFeed }),
     nowMs: init.nowMs ?? Date.now
   })
 

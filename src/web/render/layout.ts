@@ -9,6 +9,15 @@ export interface NodeInfo {
   version?: string
 }
 
+/** The serving node's own feed: whether it signs its records now, and why not. */
+export interface OwnFeedView {
+  state: 'waiting' | 'ready' | 'behind' | 'forked' | 'stopped'
+  /** Short name of the state, such as `waiting for a first sync`. */
+  label: string
+  /** Explanation of why the node does not sign, with the fix where one is needed; null when ready. */
+  detail: string | null
+}
+
 export type Section = 'gardens' | 'deployments' | 'intents' | 'alerts'
 
 /** Facts the client script uses to decide which live changes concern a page. */
@@ -25,6 +34,7 @@ export interface LayoutProps {
   page: PageData
   alertCount: number
   nodeInfo?: NodeInfo
+  ownFeed?: OwnFeedView
   children: VNode | VNode[]
 }
 
@@ -45,14 +55,30 @@ function NavLinks ({ section, alertCount }: { section?: Section, alertCount: num
   </ul></nav>`
 }
 
-function ServedBy ({ nodeInfo }: { nodeInfo?: NodeInfo }): VNode | null {
-  if (nodeInfo == null) return null
-  const name = nodeInfo.name ?? nodeInfo.peer
+function ServedBy ({ nodeInfo, ownFeed }: { nodeInfo?: NodeInfo, ownFeed?: OwnFeedView }): VNode | null {
+  if (nodeInfo == null && ownFeed == null) return null
+  const name = nodeInfo?.name ?? nodeInfo?.peer
   return html`<p class="served-by">
-    ${name != null ? html`Served by <strong title=${nodeInfo.peer}>${name}</strong>` : 'Served by this node'}
-    ${nodeInfo.fleet != null ? html` in fleet <strong>${nodeInfo.fleet}</strong>` : null}
-    ${nodeInfo.version != null ? html`, Sower ${nodeInfo.version}` : null}
+    ${name != null ? html`Served by <strong title=${nodeInfo?.peer}>${name}</strong>` : 'Served by this node'}
+    ${nodeInfo?.fleet != null ? html` in fleet <strong>${nodeInfo.fleet}</strong>` : null}
+    ${nodeInfo?.version != null ? html`, Sower ${nodeInfo.version}` : null}
+    ${ownFeed != null
+      ? html`. Own feed: <strong id="own-feed-state" class=${`own-feed-${ownFeed.state}`}>${ownFeed.label}</strong>`
+      : null}
   </p>`
+}
+
+/**
+ * Renders a banner on why the serving node does not sign its own records,
+ * or nothing while it does. A feed that is behind its mark or forked needs
+ * the operator, so its banner is an alert.
+ */
+function OwnFeedBanner ({ ownFeed }: { ownFeed?: OwnFeedView }): VNode | null {
+  if (ownFeed?.detail == null) return null
+  const urgent = ownFeed.state === 'behind' || ownFeed.state === 'forked'
+  return html`<div id="own-feed" class=${urgent ? 'banner banner-alert' : 'banner banner-wait'} role=${urgent ? 'alert' : 'status'}>
+    <strong>Own feed ${ownFeed.label}:</strong> ${ownFeed.detail}
+  </div>`
 }
 
 /** Renders the fork alert banner, on every page because a compromised key is the most urgent news. */
@@ -85,7 +111,8 @@ export function Layout (props: LayoutProps): VNode {
         <p class="mode" title="This view shows the fleet's records and offers no actions">Read-only view</p>
         <p class="live-status" id="live-status" aria-live="polite" hidden="">Live updates connected</p>
       </header>
-      <${ServedBy} nodeInfo=${props.nodeInfo} />
+      <${ServedBy} nodeInfo=${props.nodeInfo} ownFeed=${props.ownFeed} />
+      <${OwnFeedBanner} ownFeed=${props.ownFeed} />
       <${AlertBanner} alertCount=${props.alertCount} />
       <main id="main">${props.children}</main>
       ${jsonScript('page-data', props.page)}

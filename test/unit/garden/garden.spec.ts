@@ -9,6 +9,7 @@ import type { Config } from '../../../src/config/index.ts'
 import {
   ControlServer, Garden, controlSocketPath, feedMarkPath, openStoreOnly, readFeedMark, readRootFile, toEnvelope
 } from '../../../src/garden/index.ts'
+import { writeFeedMark } from '../../../src/garden/feed-mark.ts'
 import { generateKey, readKeyFile } from '../../../src/keys/index.ts'
 import type { SigningKey } from '../../../src/keys/index.ts'
 import { silentLogger } from '../../../src/logger.ts'
@@ -120,6 +121,36 @@ describe('Garden', () => {
     const run = await runCli(['status', '--config', setup.config.file])
     assert.equal(run.status, 0, run.err)
     assert.match(run.out, /own feed waiting for a first sync \(no record stored, no feed head mark\): this node signs no report, event or alert/)
+  })
+
+  it('shows the own feed in the web view', async () => {
+    setup = await setUp(true)
+    garden = new Garden(setup.config, { logger: silentLogger(), ownFeed: { waitMs: 300 } })
+    await garden.start()
+    const url = garden.webUrl ?? ''
+    assert.equal(garden.ownFeed?.state, 'waiting')
+    assert.match(await (await fetch(url)).text(), /class="own-feed-waiting">waiting for a first sync</)
+
+    await waitUntil(() => garden?.ownFeed?.state === 'ready', 5_000, 'the own feed ready')
+    const ready = await (await fetch(url)).text()
+    assert.match(ready, /class="own-feed-ready">ready</)
+    assert.doesNotMatch(ready, /id="own-feed"/)
+  })
+
+  it('alerts in the web view while behind', async () => {
+    setup = await setUp(true)
+    const nodeKey = await readKeyFile(setup.config.nodeKey)
+    await writeFeedMark(feedMarkPath(setup.config.nodeKey), {
+      author: nodeKey.id, seq: 3, record: `rep_${'a'.repeat(52)}`, writtenAt: new Date().toISOString()
+    })
+    garden = new Garden(setup.config, { logger: silentLogger(), ownFeed: { waitMs: 100 } })
+    await garden.start()
+
+    await waitUntil(() => garden?.ownFeed?.state === 'behind', 5_000, 'the own feed behind')
+    const text = await (await fetch(garden.webUrl ?? '')).text()
+    assert.match(text, /class="own-feed-behind">read-only, behind its feed head mark</)
+    assert.match(text, /<div id="own-feed" class="banner banner-alert" role="alert">/)
+    assert.match(text, new RegExp(`the feed of this node \\(${nodeKey.id}\\) is missing seq 1 to 3`))
   })
 
   it('stops while it waits', async () => {

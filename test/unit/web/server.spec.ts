@@ -4,7 +4,7 @@ import { generateKey } from '../../../src/keys/index.ts'
 import { silentLogger } from '../../../src/logger.ts'
 import type { DeployIntentBody, EventBody, EventKind, ForkPair } from '../../../src/records/index.ts'
 import { startWebView } from '../../../src/web/index.ts'
-import type { WebView, WebViewInit } from '../../../src/web/index.ts'
+import type { OwnFeedView, WebView, WebViewInit } from '../../../src/web/index.ts'
 import { feedSigner, openFleetStore } from '../../utils/web-store.ts'
 import type { FleetStore, GardenFeed } from '../../utils/web-store.ts'
 import { forkOf } from '../../utils/alerts.ts'
@@ -219,6 +219,47 @@ describe('web server', () => {
         assert.match(response.headers.get('content-type') ?? '', /^text\/html/)
       })
     }
+  })
+
+  describe('own feed', () => {
+    const nodeInfo = { peer: UNKNOWN_PEER, fleet: 'unit', version: '1.0.0', name: 'web-1' }
+
+    it('shows the state in the header', async () => {
+      const { url } = await start({ nodeInfo, ownFeed: () => ({ state: 'ready', label: 'ready', detail: null }) })
+      const text = await (await fetch(url)).text()
+      assert.match(text, /Own feed: <strong id="own-feed-state" class="own-feed-ready">ready<\/strong>/)
+      assert.doesNotMatch(text, /id="own-feed"/)
+    })
+
+    it('reads the state for each page', async () => {
+      let ownFeed: OwnFeedView = { state: 'waiting', label: 'waiting for a first sync', detail: 'this node signs no report until it has synced' }
+      const { url } = await start({ nodeInfo, ownFeed: () => ownFeed })
+      const waiting = await (await fetch(url)).text()
+      assert.match(waiting, /class="own-feed-waiting">waiting for a first sync</)
+      assert.match(waiting, /<div id="own-feed" class="banner banner-wait" role="status">/)
+      assert.match(waiting, /this node signs no report until it has synced/)
+
+      ownFeed = { state: 'ready', label: 'ready', detail: null }
+      const ready = await (await fetch(new URL('deployments', url))).text()
+      assert.match(ready, /class="own-feed-ready">ready</)
+      assert.doesNotMatch(ready, /id="own-feed"/)
+    })
+
+    it('alerts while behind its mark', async () => {
+      const detail = 'the feed of this node is missing seq 4 to 17: run `sower bundle import FILE` here'
+      const { url } = await start({ nodeInfo, ownFeed: () => ({ state: 'behind', label: 'read-only, behind its feed head mark', detail }) })
+      const text = await (await fetch(new URL(`gardens/${UNKNOWN_PEER}`, url))).text()
+      assert.match(text, /class="own-feed-behind">read-only, behind its feed head mark</)
+      assert.match(text, /<div id="own-feed" class="banner banner-alert" role="alert">/)
+      assert.match(text, /missing seq 4 to 17: run `sower bundle import FILE` here/)
+    })
+
+    it('is absent without the option', async () => {
+      const { url } = await start({ nodeInfo })
+      const text = await (await fetch(url)).text()
+      assert.match(text, /Served by/)
+      assert.doesNotMatch(text, /Own feed/)
+    })
   })
 
   describe('policy end states', () => {
