@@ -1,5 +1,6 @@
 import type { TrustState } from '../network/index.ts'
 import type { SignedRecord } from '../records/index.ts'
+import { rootExpiredMessage } from '../trust/index.ts'
 
 /** How long before the root or a node's certificate expires the node warns about it. */
 export const EXPIRY_WARNING_MS = 30 * 24 * 60 * 60 * 1000
@@ -36,11 +37,17 @@ export function readExpiries (trust: TrustState, peer: string): Expiries {
 /** Returns a warning for the root and for the certificate of `peer` when they expire within `EXPIRY_WARNING_MS`. */
 export function expiryWarnings (expiries: Expiries, peer: string, nowMs: number): ExpiryWarning[] {
   const warnings: ExpiryWarning[] = []
-  if (expiresSoon(expiries.rootExpiresAt, nowMs)) {
+  if (Date.parse(expiries.rootExpiresAt) <= nowMs) {
     warnings.push({
       item: 'root',
       expiresAt: expiries.rootExpiresAt,
-      message: `root version ${expiries.rootVersion} ${expireVerb(expiries.rootExpiresAt, nowMs)} at ${expiries.rootExpiresAt}, ` +
+      message: rootExpiredMessage({ version: expiries.rootVersion, expiresAt: expiries.rootExpiresAt })
+    })
+  } else if (expiresSoon(expiries.rootExpiresAt, nowMs)) {
+    warnings.push({
+      item: 'root',
+      expiresAt: expiries.rootExpiresAt,
+      message: `root version ${expiries.rootVersion} expires at ${expiries.rootExpiresAt}, ` +
         'and then the fleet stops trusting it: sign the next version with ' +
         '`sower root rotate --from ROOT_FILE --out NEW_ROOT_FILE --key KEY_FILE` and publish it with `sower root publish NEW_ROOT_FILE`'
     })

@@ -241,7 +241,7 @@ export class Garden {
       clockReliable: config.clock.reliable
     })
     node.on('intent', this.#onIntent)
-    this.#startEngineWhenReady(this.#engine, ownFeed)
+    this.#startEngineWhenReady(this.#engine, ownFeed, node.trust)
     if (config.web.enabled && this.#init.web !== false) {
       await this.#startWeb({})
     }
@@ -302,18 +302,39 @@ export class Garden {
   /**
    * Starts the deployment engine once the own feed is ready, in the
    * background, because every step of a deployment is an event in that
-   * feed. Intents that arrive meanwhile are handled when it starts.
+   * feed. While the current root has expired it waits for a valid one too,
+   * so that the garden signs no report under a root that grants no
+   * authority. Intents that arrive meanwhile are handled when it starts.
+   * NOTE: a root that expires while the engine runs does not stop it, so
+   * the garden goes on signing reports into its store.
    */
-  #startEngineWhenReady (engine: DeploymentEngine, ownFeed: OwnFeedGuard): void {
+  #startEngineWhenReady (engine: DeploymentEngine, ownFeed: OwnFeedGuard, trust: TrustState): void {
     const canceled = Promise.withResolvers<boolean>()
     this.#cancelEngineStart = () => { canceled.resolve(false) }
-    this.#engineStart = Promise.race([ownFeed.ready().then(() => true), canceled.promise])
+    const ready = ownFeed.ready().then(async () => { await this.#untilRootValid(trust, canceled.promise) })
+    this.#engineStart = Promise.race([ready.then(() => true), canceled.promise])
       .then(async ready => {
         if (ready) {
           await engine.start()
         }
       })
       .catch((err: unknown) => { this.#log.error({ err }, 'starting the deployment engine failed') })
+  }
+
+  /** Resolves once the current root has not expired, or when `canceled` settles. */
+  async #untilRootValid (trust: TrustState, canceled: Promise<unknown>): Promise<void> {
+    if (!trust.rootExpired) {
+      return
+    }
+    this.#log.info({ rootVersion: trust.root.body.version }, 'the deployment engine waits for a root version that has not expired')
+    const valid = Promise.withResolvers<void>()
+    const onValid = (): void => { valid.resolve() }
+    trust.on('rootValid', onValid)
+    try {
+      await Promise.race([valid.promise, canceled])
+    } finally {
+      trust.off('rootValid', onValid)
+    }
   }
 
   /** Drops reports and events beyond the config's retention limits; one run at a time. */

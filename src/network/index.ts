@@ -6,7 +6,7 @@ import type { KadDHT } from '@libp2p/kad-dht'
 import { SowerError } from '../errors.ts'
 import type { SigningKey } from '../keys/index.ts'
 import type { Logger } from '../logger.ts'
-import { forkFields } from '../records/index.ts'
+import { decodeRecord, forkFields } from '../records/index.ts'
 import type { SignedRecord } from '../records/index.ts'
 import type { RecordStore } from '../store/index.ts'
 import { storePathKey } from './dht.ts'
@@ -21,7 +21,7 @@ import { MemberGate } from './member-gate.ts'
 import { SignaturePool } from './signature-pool.ts'
 import { SYNC_BUDGET_MAX_PEERS, TOPIC_OF_TYPE, fleetProtocols, resolveInit } from './options.ts'
 import type { FleetNodeInit, FleetProtocols, ResolvedInit } from './options.ts'
-import { pullFrom, serveSync } from './sync.ts'
+import { ROOT_AUTHOR_RANGE, pullFrom, serveSync } from './sync.ts'
 import { SyncBudget } from './sync-budget.ts'
 import type { SettledCursors, SyncSummary } from './sync.ts'
 import { TrustState } from './trust-state.ts'
@@ -157,6 +157,7 @@ export class FleetNode extends EventEmitter<FleetNodeEvents> {
   /** Bytes and sessions that the sync server grants each peer, kept across restarts. */
   readonly #syncBudget: SyncBudget
   readonly #onStatus = (change: PeerStatusChange): void => { this.#statusChanged(change) }
+  readonly #onRootValid = (): void => { this.#greetNonMembers() }
 
   constructor (components: FleetNodeComponents, init: FleetNodeInit) {
     super()
@@ -235,8 +236,12 @@ export class FleetNode extends EventEmitter<FleetNodeEvents> {
       onMember: (peer) => { this.syncWith(peer).catch(() => {}) }
     })
     this.trust.on('status', this.#onStatus)
+    this.trust.on('rootValid', this.#onRootValid)
     await libp2p.start()
-    attachValidators(libp2p.services.pubsub, this.protocols, this.ingest, { isMember: peer => this.trust.isMember(peer), logger: this.#log })
+    attachValidators(libp2p.services.pubsub, this.protocols, this.#ingestGossip, {
+      isMember: peer => this.trust.isMember(peer) || this.trust.rootExpired,
+      logger: this.#log
+    })
     this.#gate.start()
     this.#startPeriodicSync()
     this.#log.info({ peer: this.peerId, fleet: this.fleet, addresses: this.getMultiaddrs() }, 'fleet node started')
@@ -255,6 +260,7 @@ export class FleetNode extends EventEmitter<FleetNodeEvents> {
     this.#controller.abort()
     detachValidators(libp2p.services.pubsub, this.protocols)
     this.trust.off('status', this.#onStatus)
+    this.trust.off('rootValid', this.#onRootValid)
     await Promise.allSettled([...this.#syncing.values(), ...this.#inFlight])
     await this.#signatures.stop()
     await libp2p.stop()
@@ -336,6 +342,36 @@ export class FleetNode extends EventEmitter<FleetNodeEvents> {
       }
       return undefined
     }
+  }
+
+  /**
+   * Pulls only the root chain from the peer of `connection`, member or not.
+   * While our root has expired no peer is a member, and the hello reply
+   * may not fit every version we lack. Ingest takes nothing but roots then.
+   */
+  async #pullRoots (connection: Connection): Promise<void> {
+    const peer = connection.remotePeer.toString()
+    try {
+      const summary = await pullFrom(this.#syncComponents(), this.#syncInit(), connection, this.protocols.sync,
+        this.#settled, ROOT_AUTHOR_RANGE)
+      this.#log.debug({ peer, ...summary }, 'root chain pulled while the root has expired')
+    } catch (err) {
+      if (!this.#controller.signal.aborted) {
+        this.#log.debug({ peer, err: (err as Error).message }, 'pulling the root chain from peer failed')
+      }
+    }
+  }
+
+  /**
+   * The ingest of gossip. While our root has expired no peer is a member,
+   * so gossip from every peer reaches this ingest, but only roots pass.
+   * Other records are ignored before their signatures are checked.
+   */
+  readonly #ingestGossip: Ingest = async (bytes, meta) => {
+    if (this.trust.rootExpired && !isRootBytes(bytes)) {
+      return { action: 'ignore', code: 'ERR_ROOT_EXPIRED', reason: 'only roots are accepted while the current root has expired' }
+    }
+    return await this.ingest(bytes, meta)
   }
 
   /** Peers connected now that are members. */
@@ -420,6 +456,9 @@ export class FleetNode extends EventEmitter<FleetNodeEvents> {
       }
       try {
         await sendHello(this.#helloComponents(), this.#helloInit(), connection, this.protocols.hello)
+        if (this.trust.rootExpired && !this.#controller.signal.aborted) {
+          await this.#pullRoots(connection)
+        }
         if (this.trust.isMember(peer) && !this.#controller.signal.aborted) {
           this.syncWith(peer).catch(() => {})
         }
@@ -428,6 +467,18 @@ export class FleetNode extends EventEmitter<FleetNodeEvents> {
         if (!this.#controller.signal.aborted) {
           this.#log.debug({ peer, attempt: attempt + 1, err: (err as Error).message }, 'hello to peer failed')
         }
+      }
+    }
+  }
+
+  /**
+   * Greets again every connected peer that is not a member, once our root
+   * is valid again, because their certificates were ignored while it had expired.
+   */
+  #greetNonMembers (): void {
+    for (const connection of this.#libp2p?.getConnections() ?? []) {
+      if (connection.status === 'open' && !this.trust.isMember(connection.remotePeer.toString())) {
+        this.#connected(connection)
       }
     }
   }
@@ -575,4 +626,10 @@ export class FleetNode extends EventEmitter<FleetNodeEvents> {
       signal: this.#controller.signal
     }
   }
+}
+
+/** Tells whether `bytes` are a root. Bytes that do not decode count as one, so that the ingest rejects them and lowers the sender's score. */
+function isRootBytes (bytes: Uint8Array): boolean {
+  const decoded = decodeRecord(bytes)
+  return !decoded.ok || decoded.record.type === 'root'
 }

@@ -160,6 +160,14 @@ export function checkAuthority (trust: TrustState, record: SignedRecord): Ingest
   if (record.type === 'root') {
     return checkRoot(trust.root, record as RootRecord)
   }
+
+  // [IGNORE] anything but a root while our current root has expired, because an expired root
+  // grants no authority. The record is judged again when it arrives after a newer root.
+  if (trust.rootExpired) {
+    const { version, expiresAt } = trust.root.body
+    return result('ignore', 'ERR_ROOT_EXPIRED', `${record.type} ${record.id} not accepted, because root version ${version} ` +
+      `expired at ${expiresAt}; only newer root versions are accepted until one is valid`, record)
+  }
   if (record.type === 'certificate' || record.type === 'revocation' || record.type === 'intent') {
     const decision = maySign(trust.root.body, record.author, record)
     if (decision.ok) {

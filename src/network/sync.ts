@@ -67,7 +67,7 @@ export interface SyncInit {
 }
 
 /** Authors from `from` (inclusive) to `to` (exclusive) in string order; absent bounds are open. */
-interface AuthorRange {
+export interface AuthorRange {
   from?: string
   to?: string
 }
@@ -84,13 +84,21 @@ export interface SyncSummary {
 export type SettledCursors = Map<string, number>
 
 /**
+ * Authors of the root chain alone. Peer ids in their string forms start
+ * with a digit, `Q` or `b`, all before `root` in string order, so only the
+ * author `root` falls in this open range.
+ */
+export const ROOT_AUTHOR_RANGE: Readonly<AuthorRange> = { from: 'root' }
+
+/**
  * Pulls what `connection`'s peer has and we lack, in batches, through the
  * ingest pipeline. The request for the next batch goes out before this
  * batch is ingested, so the peer reads its store while we verify. A batch
  * is decoded and its signatures verified while the previous one is stored.
+ * `range` limits the pull to the authors in it, by default all.
  */
 export async function pullFrom (components: SyncComponents, init: SyncInit, connection: Connection,
-  protocol: string, settled: SettledCursors): Promise<SyncSummary> {
+  protocol: string, settled: SettledCursors, range: Readonly<AuthorRange> = {}): Promise<SyncSummary> {
   const stream = await connection.newStream(protocol, { signal: init.signal })
   const peer = connection.remotePeer.toString()
   const summary: SyncSummary = { received: 0, stored: 0, rounds: 0 }
@@ -100,7 +108,7 @@ export async function pullFrom (components: SyncComponents, init: SyncInit, conn
     const frames = responseFrames(stream, init)
     const after = await startCursors(components.store, settled)
     const contiguous = new Map(after)
-    const ranges: AuthorRange[] = [{}]
+    const ranges: AuthorRange[] = [{ ...range }]
     await frames.writeJson(nextRequest(ranges, after, init))
     let more = true
     while (more) {

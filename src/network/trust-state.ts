@@ -2,7 +2,7 @@ import { EventEmitter } from 'node:events'
 import type { Logger } from '../logger.ts'
 import type { SignedRecord } from '../records/index.ts'
 import type { RecordStore } from '../store/index.ts'
-import { Membership, verifyPinnedRoot, walkRootChain } from '../trust/index.ts'
+import { Membership, isRootExpired, rootExpiredMessage, verifyPinnedSignatures, walkRootChain } from '../trust/index.ts'
 import type { MemberStatus, RootRecord } from '../trust/index.ts'
 
 export interface PeerStatusChange {
@@ -15,6 +15,8 @@ export interface TrustStateEvents {
   status: [PeerStatusChange]
   /** The current root advanced to a new version. */
   root: [RootRecord]
+  /** The current root advanced from an expired version to an unexpired one. */
+  rootValid: [RootRecord]
 }
 
 export interface TrustStateComponents {
@@ -26,6 +28,10 @@ export interface TrustStateComponents {
  * The fleet's trust from this node's records: the current root (walked from the
  * pinned one through stored versions) and the membership of every peer with
  * a certificate. Accepted control records update it in place.
+ *
+ * While the current root has expired, no peer is a member, and the node
+ * takes nothing but newer root versions, which the root keys of the expired
+ * one may still sign. The first unexpired version restores membership.
  */
 export class TrustState extends EventEmitter<TrustStateEvents> {
   readonly #store: RecordStore
@@ -52,7 +58,7 @@ export class TrustState extends EventEmitter<TrustStateEvents> {
   /** Stores the pinned root if needed, walks the stored root chain and loads certificates and revocations. */
   async load (): Promise<void> {
     const nowMs = this.#nowMs()
-    verifyPinnedRoot(this.#pinned, nowMs)
+    verifyPinnedSignatures(this.#pinned)
     if (!(await this.#store.has(this.#pinned.id))) {
       await this.#store.put(this.#pinned, { via: 'local', receivedAt: new Date(nowMs).toISOString() })
     }
@@ -60,7 +66,7 @@ export class TrustState extends EventEmitter<TrustStateEvents> {
     for await (const record of this.#store.listByType('root')) {
       roots.push(record as RootRecord)
     }
-    this.#root = walkStoredChain(this.#pinned, roots, nowMs)
+    this.#root = walkStoredChain(this.#pinned, roots)
     this.#membership = new Membership(this.#root.body)
     for await (const record of this.#store.listByType('certificate')) {
       this.#addCertificate(record as SignedRecord<'certificate'>)
@@ -69,7 +75,9 @@ export class TrustState extends EventEmitter<TrustStateEvents> {
       this.#membership.addRevocation(record as SignedRecord<'revocation'>)
     }
     this.#refresh(this.#membership.peers())
-    this.#log.info({ rootVersion: this.#root.body.version, peers: this.#membership.peers().length }, 'trust state loaded')
+    const { version, expiresAt } = this.#root.body
+    this.#log.info({ rootVersion: version, rootExpiresAt: expiresAt, rootExpired: this.rootExpired, peers: this.#membership.peers().length },
+      'trust state loaded')
   }
 
   get root (): RootRecord {
@@ -80,8 +88,21 @@ export class TrustState extends EventEmitter<TrustStateEvents> {
     return this.#pinned.body.fleet
   }
 
+  /** True while the current root has expired, so that no peer is a member and only newer roots are taken. */
+  get rootExpired (): boolean {
+    return isRootExpired(this.#root, this.#nowMs())
+  }
+
+  /**
+   * Judges `peer` against the current root. A revoked peer stays revoked
+   * while the root has expired, so that the connection gater keeps it out.
+   */
   status (peer: string): MemberStatus {
-    return this.#membership.status(peer, this.#nowMs())
+    const status = this.#membership.status(peer, this.#nowMs())
+    if (this.rootExpired && (status.member || status.code !== 'ERR_REVOKED')) {
+      return { member: false, code: 'ERR_ROOT_EXPIRED', reason: rootExpiredMessage(this.#root.body) }
+    }
+    return status
   }
 
   isMember (peer: string): boolean {
@@ -128,11 +149,22 @@ export class TrustState extends EventEmitter<TrustStateEvents> {
     if (record.body.version !== this.#root.body.version + 1) {
       return
     }
+    const wasExpired = this.rootExpired
     this.#root = record
     this.#membership.setRoot(record.body)
     this.#log.info({ rootVersion: record.body.version, root: record.id }, 'root advanced')
+    const valid = wasExpired && !this.rootExpired
+    if (valid) {
+      this.#log.info({ rootVersion: record.body.version, rootExpiresAt: record.body.expiresAt },
+        'the current root is valid again, so peers are judged as members again')
+    } else if (this.rootExpired) {
+      this.#log.warn({ rootVersion: record.body.version, rootExpiresAt: record.body.expiresAt }, rootExpiredMessage(record.body))
+    }
     this.emit('root', record)
     this.#refresh(this.#membership.peers())
+    if (valid) {
+      this.emit('rootValid', record)
+    }
   }
 
   /** Re-judges peers, e.g. connected ones whose certificates may have expired, and emits changes. */
@@ -156,16 +188,15 @@ export class TrustState extends EventEmitter<TrustStateEvents> {
  * Walks from the pinned root through every stored version. One walk of
  * `walkRootChain` advances at most `ROOT_CHAIN_MAX_STEPS` versions, so the
  * walk repeats until it stops advancing. Throws when a present next version
- * is invalid or the newest version has expired.
+ * is invalid. The newest version may have expired, which the caller judges.
  */
-function walkStoredChain (pinned: RootRecord, roots: RootRecord[], nowMs: number): RootRecord {
+function walkStoredChain (pinned: RootRecord, roots: RootRecord[]): RootRecord {
   let current = pinned
   while (true) {
-    // Only the newest version must be unexpired, so these walks use a time before every expiry.
+    // A time before every expiry, so that no walk throws for an expired version.
     const next = walkRootChain(current, roots, Number.NEGATIVE_INFINITY)
     if (next.body.version === current.body.version) {
-      // A walk without candidates stays at `current` and only checks its expiry.
-      return walkRootChain(current, [], nowMs)
+      return current
     }
     current = next
   }

@@ -4,7 +4,14 @@ import { CLOCK_SKEW_MAX_MS, maySign } from './authority.ts'
 
 export type MemberStatus =
   | { member: true, certificate: SignedRecord<'certificate'> }
-  | { member: false, code: 'ERR_NO_CERTIFICATE' | 'ERR_CERTIFICATE_EXPIRED' | 'ERR_CERTIFICATE_NOT_YET_VALID' | 'ERR_REVOKED', reason: string }
+  | { member: false, code: MemberDenial, reason: string }
+
+/**
+ * Reason code of a non-member. `ERR_ROOT_EXPIRED` comes from the trust state
+ * of a node whose newest root has expired, which treats no peer as a member.
+ */
+export type MemberDenial = 'ERR_NO_CERTIFICATE' | 'ERR_CERTIFICATE_EXPIRED' | 'ERR_CERTIFICATE_NOT_YET_VALID' | 'ERR_REVOKED' |
+  'ERR_ROOT_EXPIRED'
 
 /**
  * The certificates and revocations a node knows, judged against the

@@ -36,6 +36,17 @@ function countSigners (signers: Set<string>, keys: Set<string>): number {
  * threshold and it must not have expired at `nowMs`.
  */
 export function verifyPinnedRoot (root: RootRecord, nowMs: number): void {
+  verifyPinnedSignatures(root)
+  checkNotExpired(root, nowMs)
+}
+
+/**
+ * Checks that the signatures of a pinned root's own root keys reach its
+ * threshold, whatever its expiry. A node whose pinned root has expired
+ * still walks the chain from it, because the root keys of an expired
+ * version can sign its successor.
+ */
+export function verifyPinnedSignatures (root: RootRecord): void {
   const verified = verifyRecord(root)
   if (!verified.ok) {
     throw new RootChainError(`root version ${root.body.version}: ${verified.reason}`, 'ERR_ROOT_SIGNATURE')
@@ -44,11 +55,25 @@ export function verifyPinnedRoot (root: RootRecord, nowMs: number): void {
   if (own < root.body.threshold) {
     throw new RootChainError(`root version ${root.body.version} has ${own} of the ${root.body.threshold} signatures its own root keys must give`, 'ERR_ROOT_THRESHOLD')
   }
-  checkNotExpired(root, nowMs)
+}
+
+/** Tells whether `root` has expired at `nowMs`. A root expires at its `expiresAt` exactly. */
+export function isRootExpired (root: RootRecord, nowMs: number): boolean {
+  return Date.parse(root.body.expiresAt) <= nowMs
+}
+
+/**
+ * Says that a node's current root has expired, what that means for the node
+ * and how an operator recovers it.
+ */
+export function rootExpiredMessage (root: Pick<RootBody, 'version' | 'expiresAt'>): string {
+  return `root version ${root.version} expired at ${root.expiresAt}, so this node treats no peer as a member ` +
+    'and accepts nothing but newer root versions: bring it in reach of a member that has a newer root version, ' +
+    'or give it the newer root file with `sower root publish ROOT_FILE` (or set `root` in its config to that file)'
 }
 
 function checkNotExpired (root: RootRecord, nowMs: number): void {
-  if (Date.parse(root.body.expiresAt) <= nowMs) {
+  if (isRootExpired(root, nowMs)) {
     throw new RootChainError(`root version ${root.body.version} expired at ${root.body.expiresAt}; sign a new version with \`sower root rotate\``, 'ERR_ROOT_EXPIRED')
   }
 }

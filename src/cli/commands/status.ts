@@ -61,6 +61,7 @@ async function showFleet (context: CliContext, api: NodeApi, mode: NodeAccessMod
       ownFeed: info.ownFeed,
       feedMarks: info.feedMarks,
       rootExpiresAt: info.expiries.rootExpiresAt,
+      rootExpired: Date.parse(info.expiries.rootExpiresAt) <= context.nowMs(),
       certificateExpiresAt: info.expiries.certificateExpiresAt,
       gardens: overview.map(overviewJson)
     })

@@ -6,16 +6,21 @@ import { parseConfig } from '../../../src/config/index.ts'
 import type { Config } from '../../../src/config/index.ts'
 import { Garden, openStoreOnly, toEnvelope } from '../../../src/garden/index.ts'
 import { readKeyFile } from '../../../src/keys/index.ts'
+import type { SigningKey } from '../../../src/keys/index.ts'
 import { silentLogger } from '../../../src/logger.ts'
 import { writeAdminFolder } from '../../utils/admin-folder.ts'
 import { DAY_MS } from '../../utils/fleet.ts'
-import { firstRoot } from '../../utils/roots.ts'
+import type { SignedRecord } from '../../../src/records/index.ts'
+import { firstRoot, nextRoot } from '../../utils/roots.ts'
 import { runCli } from '../cli/run-cli.ts'
+import { waitUntil } from '../network/helpers.ts'
 
 interface Setup {
   folder: string
   config: Config
   peer: string
+  admin: SigningKey
+  root: SignedRecord<'root'>
 }
 
 /** Writes a node whose root expires in a year and whose certificate expires in `certificateDays` days. */
@@ -38,7 +43,12 @@ async function setUp (certificateDays: number): Promise<Setup> {
   } finally {
     await local.close()
   }
-  return { folder, config, peer }
+  return { folder, config, peer, admin, root }
+}
+
+/** Lists the JSON log lines that a garden wrote to `lines`. */
+function logEntries (lines: string[]): Array<{ item?: string, msg: string }> {
+  return lines.map(line => JSON.parse(line) as { item?: string, msg: string })
 }
 
 describe('expiry warnings', () => {
@@ -104,4 +114,46 @@ describe('expiry warnings', () => {
     await garden.stop()
     await garden.stop()
   })
+
+  it('starts with an expired root and recovers by root publish', async () => {
+    setup = await setUp(800)
+    const lines: string[] = []
+    const logger = pino({ level: 'info' }, { write (line: string) { lines.push(line) } })
+    const nowMs = Date.now() + 400 * DAY_MS
+    const clock = { nowMs: () => nowMs }
+    garden = new Garden(setup.config, { logger, ...clock, ownFeed: { waitMs: 0 } })
+    await garden.start()
+    assert.equal(garden.node.trust.rootExpired, true)
+    const warning = logEntries(lines).find(entry => entry.item === 'root')
+    assert.match(warning?.msg ?? '', /^root version 1 expired at \d{4}-\d\d-\d\dT.*`sower root publish ROOT_FILE`/)
+
+    await waitUntil(() => logEntries(lines).some(entry => entry.msg.includes('deployment engine waits for a root version')),
+      10_000, 'deployment engine waiting')
+    const status = await runCli(['status', '--config', setup.config.file], clock)
+    assert.equal(status.status, 0, status.err)
+    assert.match(status.out, /warning: root version 1 expired at .* `sower root publish ROOT_FILE`/)
+    const json = await runCli(['status', '--json', '--config', setup.config.file], clock)
+    assert.equal((JSON.parse(json.out) as { rootExpired: boolean }).rootExpired, true)
+    assert.equal(await ownReports(garden, setup.peer), 0)
+
+    const next = nextRoot(setup.root, { fleet: 'unit', admins: setup.root.body.admins, threshold: 1, nowMs }, [setup.admin])
+    const nextFile = join(setup.folder, 'root-2.json')
+    await writeFile(nextFile, JSON.stringify(toEnvelope(next)))
+    const published = await runCli(['root', 'publish', nextFile, '--config', setup.config.file], clock)
+    assert.equal(published.status, 0, published.err)
+    assert.equal(garden.node.trust.rootExpired, false)
+    const running = garden
+    const peer = setup.peer
+    await waitUntil(async () => await ownReports(running, peer) > 0, 10_000, 'own report signed')
+  })
 })
+
+async function ownReports (garden: Garden, peer: string): Promise<number> {
+  let count = 0
+  for await (const record of garden.store.listByType('report')) {
+    if (record.author === peer) {
+      count++
+    }
+  }
+  return count
+}

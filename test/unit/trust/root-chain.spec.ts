@@ -1,7 +1,9 @@
 import assert from 'node:assert/strict'
 import { addSignatures, rootBodySchema, signRecord } from '../../../src/records/index.ts'
 import type { SignedRecord } from '../../../src/records/index.ts'
-import { ROOT_CHAIN_MAX_STEPS, rootKeys, verifyPinnedRoot, verifyRootStep, walkRootChain } from '../../../src/trust/index.ts'
+import {
+  ROOT_CHAIN_MAX_STEPS, isRootExpired, rootKeys, verifyPinnedRoot, verifyPinnedSignatures, verifyRootStep, walkRootChain
+} from '../../../src/trust/index.ts'
 import { DAY_MS } from '../../utils/fleet.ts'
 import { admins, firstRoot, keys, nextRoot } from '../../utils/roots.ts'
 
@@ -57,6 +59,21 @@ describe('pinned root', () => {
     const [rooted] = keys(1)
     const root = firstRoot({ admins: admins([rooted]), threshold: 1, nowMs, expiresAtMs: nowMs }, [rooted])
     assert.throws(() => verifyPinnedRoot(root, nowMs), { code: 'ERR_ROOT_EXPIRED', message: /sower root rotate/ })
+  })
+
+  it('checks signatures of an expired root', () => {
+    const [rooted, other] = keys(2)
+    const root = firstRoot({ admins: admins([rooted]), threshold: 1, nowMs, expiresAtMs: nowMs - DAY_MS }, [rooted])
+    assert.doesNotThrow(() => verifyPinnedSignatures(root))
+    const unsigned = firstRoot({ admins: admins([rooted]), threshold: 1, nowMs, expiresAtMs: nowMs - DAY_MS }, [other])
+    assert.throws(() => verifyPinnedSignatures(unsigned), { code: 'ERR_ROOT_THRESHOLD' })
+  })
+
+  it('expires at its expiry time', () => {
+    const [rooted] = keys(1)
+    const root = firstRoot({ admins: admins([rooted]), threshold: 1, nowMs, expiresAtMs: nowMs }, [rooted])
+    assert.equal(isRootExpired(root, nowMs - 1), false)
+    assert.equal(isRootExpired(root, nowMs), true)
   })
 
   it('lists its root keys', () => {
