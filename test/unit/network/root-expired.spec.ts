@@ -9,8 +9,8 @@ import { NodeSet, gossipReady, signIntent, waitForEvent, waitUntil } from './hel
 import type { RunningNode } from './helpers.ts'
 
 /**
- * The clock of every node in these tests: 400 days after the fleet was
- * created, so version 1 of its root, which lasts 365 days, has expired.
+ * Clock of every node in these tests. The fleet was created 400 days
+ * before, so version 1 of its root, which lasts 365 days, has expired.
  */
 const NOW_MS = Date.now()
 const CREATED_MS = NOW_MS - 400 * DAY_MS
@@ -92,11 +92,31 @@ describe('expired root', function () {
     const b = await nodes.create(fleet, garden, { ...clock, ...tiny, certificates, bootstrap: a.node.getMultiaddrs() })
     const outcomes = recordOutcomes(b)
     const admitted = waitForEvent<any>(b.node, 'status', change => change.peer === member.key.id && change.status.member)
+    const synced = waitForEvent<any>(b.node, 'sync', event => event.peer === member.key.id)
     await b.node.start()
 
     await admitted
     assert.equal(b.node.trust.root.id, next.id)
+    // The full sync follows the hello of this node, so that hello has been ingested by then.
+    await synced
     assert.deepEqual(outcomesFor(outcomes, next.id), [])
+  })
+
+  it('adopts version 2 by gossip', async () => {
+    const { fleet, member, garden, next } = expiredFleet()
+    const certificates = [member.certificate, garden.certificate]
+    // Both nodes start expired, so no hello carries version 2. The long grace keeps them connected meanwhile.
+    const init = { ...clock, certificates, membershipGraceMs: 120_000 }
+    const a = await nodes.start(fleet, member, init)
+    const b = await nodes.start(fleet, garden, { ...init, bootstrap: a.node.getMultiaddrs() })
+    await gossipReady(a, [b])
+
+    const admitted = waitForEvent<any>(b.node, 'status', change => change.peer === member.key.id && change.status.member)
+    const stored = waitForEvent<any>(b.node, 'record', event => event.record.id === next.id)
+    await a.node.publish(next)
+    assert.equal((await stored).via, 'gossip')
+    await admitted
+    assert.equal(b.node.trust.root.id, next.id)
   })
 
   it('stays expired among peers with the same root', async () => {
