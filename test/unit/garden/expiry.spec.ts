@@ -5,7 +5,7 @@ import { pino } from 'pino'
 import { parseConfig } from '../../../src/config/index.ts'
 import type { Config } from '../../../src/config/index.ts'
 import { Garden, openStoreOnly, toEnvelope } from '../../../src/garden/index.ts'
-import { readKeyFile } from '../../../src/keys/index.ts'
+import { generateKey, readKeyFile } from '../../../src/keys/index.ts'
 import type { SigningKey } from '../../../src/keys/index.ts'
 import { silentLogger } from '../../../src/logger.ts'
 import { writeAdminFolder } from '../../utils/admin-folder.ts'
@@ -46,7 +46,7 @@ async function setUp (certificateDays: number): Promise<Setup> {
   return { folder, config, peer, admin, root }
 }
 
-/** Lists the JSON log lines that a garden wrote to `lines`. */
+/** Parses the JSON log lines that a garden wrote to `lines`. */
 function logEntries (lines: string[]): Array<{ item?: string, msg: string }> {
   return lines.map(line => JSON.parse(line) as { item?: string, msg: string })
 }
@@ -145,6 +145,34 @@ describe('expiry warnings', () => {
     const running = garden
     const peer = setup.peer
     await waitUntil(async () => await ownReports(running, peer) > 0, 10_000, 'own report signed')
+  })
+
+  it('takes a root published while stopped', async () => {
+    const admin = generateKey()
+    const nowMs = Date.now()
+    const rootInit = { fleet: 'unit', admins: [{ name: 'ops', key: admin.id, scopes: [{ name: 'root' as const }] }], threshold: 1 }
+    const expired = firstRoot({ ...rootInit, nowMs: nowMs - 400 * DAY_MS }, [admin])
+    const { folder, config: fields } = await writeAdminFolder('sower-expired-', { root: expired, admin })
+    const file = join(folder, 'config.json')
+    await writeFile(file, JSON.stringify(fields))
+    setup = { folder, config: parseConfig(fields, file), peer: '', admin, root: expired }
+
+    const before = await runCli(['status', '--config', file])
+    assert.equal(before.status, 0, before.err)
+    assert.match(before.out, /warning: root version 1 expired at .* `sower root publish ROOT_FILE`/)
+
+    const next = nextRoot(expired, { ...rootInit, nowMs }, [admin])
+    const nextFile = join(folder, 'root-2.json')
+    await writeFile(nextFile, JSON.stringify(toEnvelope(next)))
+    const published = await runCli(['root', 'publish', nextFile, '--config', file])
+    assert.equal(published.status, 0, published.err)
+    assert.match(published.out, /the node is not running/)
+
+    const after = await runCli(['status', '--json', '--config', file])
+    assert.equal(after.status, 0, after.err)
+    const json = JSON.parse(after.out) as { rootVersion: number, rootExpired: boolean }
+    assert.equal(json.rootVersion, 2)
+    assert.equal(json.rootExpired, false)
   })
 })
 
