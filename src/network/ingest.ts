@@ -162,13 +162,13 @@ type Outcomes = Array<IngestResult | undefined>
 async function runBatch (context: Context, batch: Uint8Array[], meta: IngestMeta, options: IngestBatchOptions): Promise<IngestResult[]> {
   const outcomes: Outcomes = new Array(batch.length).fill(undefined)
   try {
-    let candidates = await dropKnown(context, decodeAll(context, batch, meta, outcomes), outcomes)
+    let candidates = dropKnown(context, decodeAll(context, batch, meta, outcomes), outcomes)
     judgeContent(context, candidates, meta)
     await checkSignatures(context, candidates)
     if (options.after != null) {
       await options.after.catch(() => {})
       // The earlier batch may have stored some of these records meanwhile.
-      candidates = await dropKnown(context, candidates, outcomes)
+      candidates = dropKnown(context, candidates, outcomes)
     }
     for (const group of trustFirst(candidates)) {
       await judgeAndStore(context, group, meta, outcomes)
@@ -193,8 +193,8 @@ function decodeAll (context: Context, batch: Uint8Array[], meta: IngestMeta, out
   return candidates
 }
 
-async function dropKnown (context: Context, candidates: Candidate[], outcomes: Outcomes): Promise<Candidate[]> {
-  const known = await context.store.hasMany(candidates.map(({ record }) => record.id))
+function dropKnown (context: Context, candidates: Candidate[], outcomes: Outcomes): Candidate[] {
+  const known = context.store.hasMany(candidates.map(({ record }) => record.id))
   return candidates.filter(({ index, record }, position) => {
     // [IGNORE] already stored
     if (known[position]) {

@@ -110,7 +110,7 @@ export class RecordStore extends EventEmitter<RecordStoreEvents> {
   static async open (path: string, init: RecordStoreInit = {}): Promise<RecordStore> {
     const log = init.logger ?? silentLogger()
     const db = await openDatabase(path)
-    const tables = openTables(db)
+    const tables = await openTables(db)
     try {
       await checkSchemaVersion(db, tables, path)
       for (const table of Object.values(tables) as Array<Table<unknown>>) {
@@ -144,10 +144,11 @@ export class RecordStore extends EventEmitter<RecordStoreEvents> {
     return await this.#tables.records.sublevel.has(id)
   }
 
-  /** Returns, for each of `ids` in order, whether it is stored, with one database read. */
-  async hasMany (ids: string[]): Promise<boolean[]> {
+  /** Returns, for each of `ids` in order, whether it is stored, with synchronous lookups like the reads of a put. */
+  hasMany (ids: string[]): boolean[] {
     this.#assertOpen()
-    return ids.length === 0 ? [] : await this.#tables.records.sublevel.hasMany(ids)
+    const records = this.#tables.records.sublevel
+    return ids.map(id => records.getSync(id) !== undefined)
   }
 
   async get (id: string): Promise<SignedRecord | undefined> {

@@ -110,8 +110,8 @@ export async function stageReportedFork (staging: Staging, tables: Tables, fork:
   return { result: { status: 'fork', existing: first.id }, evidence }
 }
 
-/** Reads in a few calls what `stageRecord` will read for a group of records. */
-export async function prefetchGroup (staging: Staging, tables: Tables, records: SignedRecord[]): Promise<void> {
+/** Reads ahead what `stageRecord` will read for a group of records. */
+export function prefetchGroup (staging: Staging, tables: Tables, records: SignedRecord[]): void {
   const feedKeys: string[] = []
   const deployments: string[] = []
   const intents: string[] = []
@@ -132,11 +132,9 @@ export async function prefetchGroup (staging: Staging, tables: Tables, records: 
       intentGardens.push(joinKey(body.intent, record.author))
     }
   }
-  await Promise.all([
-    staging.prefetch(tables.records, records.map(record => record.id)),
-    staging.prefetch(tables.feed, feedKeys),
-    staging.prefetch(tables.deployments, deployments),
-    staging.prefetch(tables.intents, intents),
-    staging.prefetch(tables.intentGardens, intentGardens)
-  ])
+  staging.prefetch(tables.records, records.map(record => record.id))
+  staging.prefetch(tables.feed, feedKeys)
+  staging.prefetch(tables.deployments, deployments)
+  staging.prefetch(tables.intents, intents)
+  staging.prefetch(tables.intentGardens, intentGardens)
 }

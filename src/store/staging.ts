@@ -55,10 +55,16 @@ export class Staging {
     this.#set(table, key, undefined)
   }
 
-  /** Reads many keys of a table in one call, so that later `get`s are served from memory. */
-  async prefetch (table: Table<any>, keys: Iterable<string>): Promise<void> {
+  /**
+   * Reads keys of a table ahead, so that later `get`s are served from
+   * memory. Reads are synchronous, because a read on libuv's thread pool
+   * makes the process wait for a wake-up, which is slow on a busy host.
+   * NOTE: a lookup that misses LevelDB's caches blocks the event loop for
+   * the disk read.
+   */
+  prefetch (table: Table<any>, keys: Iterable<string>): void {
     if (this.#parent != null) {
-      await this.#parent.prefetch(table, keys)
+      this.#parent.prefetch(table, keys)
       return
     }
     if (table.memory != null) {
@@ -66,14 +72,11 @@ export class Staging {
     }
     const reads = slotsOf(this.#reads, table)
     const based = this.#baseWrites(table)
-    const unread = [...new Set(keys)].filter(key => !reads.has(key) && based?.has(key) !== true)
-    if (unread.length === 0) {
-      return
+    for (const key of keys) {
+      if (!reads.has(key) && based?.has(key) !== true) {
+        reads.set(key, this.#decode(table, key, table.sublevel.getSync(key)))
+      }
     }
-    const raws = await table.sublevel.getMany(unread)
-    unread.forEach((key, index) => {
-      reads.set(key, this.#decode(table, key, raws[index]))
-    })
   }
 
   /** Moves the writes of a child into its parent. */
@@ -154,7 +157,7 @@ export class Staging {
     if (reads.has(key)) {
       return reads.get(key) as V | undefined
     }
-    const value = this.#decode(table, key, await table.sublevel.get(key))
+    const value = this.#decode(table, key, table.sublevel.getSync(key))
     reads.set(key, value)
     return value
   }

@@ -96,8 +96,13 @@ function bytesTable (db: Database, name: string): Table<Uint8Array> {
   }
 }
 
-export function openTables (db: Database): Tables {
-  return {
+/**
+ * Creates the tables of an open database and waits until each sublevel is
+ * open: the store reads them with `getSync`, which a sublevel that is still
+ * opening refuses.
+ */
+export async function openTables (db: Database): Promise<Tables> {
+  const tables: Tables = {
     system: textTable(db, 'system'),
     records: bytesTable(db, 'records'),
     meta: jsonTable(db, 'meta'),
@@ -119,4 +124,6 @@ export function openTables (db: Database): Tables {
     intentGardens: jsonTable(db, 'intent-gardens'),
     alertsBySubject: textTable(db, 'alerts-by-subject', true)
   }
+  await Promise.all(Object.values(tables).map(async table => { await table.sublevel.open() }))
+  return tables
 }

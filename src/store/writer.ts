@@ -116,7 +116,7 @@ export class Writer {
     const staging = new Staging(log, base == null ? {} : { base: base.staging })
     const staged: StagedPut[] = []
     try {
-      await prefetchGroup(staging, tables, group.map(put => put.record))
+      prefetchGroup(staging, tables, group.map(put => put.record))
     } catch (err) {
       log.error({ err, records: group.length }, 'reading the record store for a group of records failed')
       rejectAll(group, err)

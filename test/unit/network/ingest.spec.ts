@@ -390,7 +390,7 @@ describe('ingest', () => {
   })
 
   it('maps its own failure to ignore', async () => {
-    s.store.hasMany = async () => { throw new Error('disk on fire') }
+    s.store.hasMany = () => { throw new Error('disk on fire') }
     const outcome = await s.ingest(signIntent(s.fleet).bytes, GOSSIP)
     assert.equal(outcome.action, 'ignore')
     assert.equal(outcome.code, 'ERR_INTERNAL')

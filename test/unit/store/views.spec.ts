@@ -89,7 +89,7 @@ async function dropStoredReleases (folder: string): Promise<void> {
   const db = new Level<string, string>(folder)
   await db.open()
   try {
-    const { intents } = openTables(db)
+    const { intents } = await openTables(db)
     for (const [key, raw] of await intents.sublevel.iterator().all()) {
       const { facts, ...state } = intents.decode(raw)
       const { releases: _releases, ...legacy } = facts ?? {}
@@ -105,7 +105,7 @@ async function dropStoredWaits (folder: string): Promise<void> {
   const db = new Level<string, string>(folder)
   await db.open()
   try {
-    const { deployments, gardens } = openTables(db)
+    const { deployments, gardens } = await openTables(db)
     for (const [key, raw] of await deployments.sublevel.iterator().all()) {
       const { waiting: _waiting, tracking, ...state } = deployments.decode(raw)
       const { wait: _wait, waitFacts: _waitFacts, confirmed: _confirmed, waitEnd: _waitEnd, ...legacy } = tracking as any

@@ -20,7 +20,7 @@ describe('Writer', () => {
     folder = await mkdtemp(join(tmpdir(), 'sower-writer-'))
     db = new Level<string, string>(folder)
     await db.open()
-    tables = openTables(db)
+    tables = await openTables(db)
   })
 
   afterEach(async () => {
