@@ -238,8 +238,11 @@ export class DeploymentEngine extends EventEmitter<DeploymentEngineEvents> {
     this.#accepting = false
     clearTimeout(this.#timer)
     this.#abort.abort(new DeploymentInterruptedError('the deployment engine is stopping'))
+    // Jobs settle first, so that the report on their final state is sent, not dropped.
+    await this.#intake.idle()
+    await this.#runner.idle()
+    await this.#intake.idle()
     await this.#reporter.stop()
-    await this.idle()
     this.#starting = undefined
     this.#log.info({ jobs: this.#jobs.jobs.size }, 'deployment engine stopped')
   }

@@ -53,10 +53,11 @@ export class Reporter {
     this.#queue(true)
   }
 
+  /** Stops the timers. A report that a change made due is sent now rather than dropped. */
   async stop (): Promise<void> {
-    this.#running = false
     clearInterval(this.#interval)
     this.#fireDelay()
+    this.#running = false
     await this.#sending.catch(() => {})
   }
 
@@ -123,8 +124,8 @@ export class Reporter {
   }
 
   #queue (force: boolean): void {
+    if (!this.#running) return
     this.#sending = this.#sending.catch(() => {}).then(async () => {
-      if (!this.#running) return
       try {
         await this.#sendNow(force)
       } catch (err) {

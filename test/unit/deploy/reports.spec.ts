@@ -67,6 +67,20 @@ describeOnBackends('deployment reports', suite => {
     assert.equal(g.reports().length, 1)
   })
 
+  it('sends a report that a change made due when it stops', async function () {
+    const g = await suite.garden(s => [service(s, { acceptRealtime: true })], { init: { reportDelayMs: 60_000 } })
+    await g.waitForReports(1)
+    const intent = g.signer.deploy(1, [await g.release(suite.closures.web1)])
+    await g.receive(intent)
+    await g.waitForResult(idOf(g, intent))
+    assert.equal(g.reports().length, 1)
+
+    await g.engine.stop()
+
+    assert.equal(g.reports().length, 2)
+    assert.equal(g.reports()[1].body.profiles[0].generations[0].storePath, suite.closures.web1)
+  })
+
   it('sends reports periodically', async function () {
     const g = await suite.garden(s => [service(s)], { init: { reportIntervalMs: 20 } })
     await g.waitForReports(3)
