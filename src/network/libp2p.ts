@@ -14,6 +14,7 @@ import { fleetGossipsub } from './gossip.ts'
 import { CONNECTION_PING_INTERVAL_MS } from './options.ts'
 import type { FleetProtocols, ResolvedInit } from './options.ts'
 import type { TrustState } from './trust-state.ts'
+import { sendWindowUpdatesAtHalf } from './yamux-window.ts'
 
 export type FleetLibp2p = Libp2p<{ pubsub: GossipSub, dht: KadDHT }>
 
@@ -22,7 +23,8 @@ export type FleetLibp2p = Libp2p<{ pubsub: GossipSub, dht: KadDHT }>
  * refused at the connection gater, in both directions. Only loopback is on
  * the allow list, because it bypasses the connection limits and pruning
  * too. Gardens behind one NAT share the raised per-host inbound limit.
- * The DHT deals with members only, through `dhtGate`.
+ * The DHT deals with members only, through `dhtGate`. Yamux streams send
+ * window updates at half the window (see `sendWindowUpdatesAtHalf`).
  */
 export async function createFleetLibp2p (nodeKey: SigningKey, init: ResolvedInit, protocols: FleetProtocols,
   trust: TrustState, dhtGate: DhtGate): Promise<FleetLibp2p> {
@@ -30,6 +32,7 @@ export async function createFleetLibp2p (nodeKey: SigningKey, init: ResolvedInit
     const status = trust.status(peer.toString())
     return !status.member && status.code === 'ERR_REVOKED'
   }
+  sendWindowUpdatesAtHalf()
   const connectionGater: ConnectionGater = {
     denyDialPeer: revoked,
     denyInboundEncryptedConnection: revoked,
