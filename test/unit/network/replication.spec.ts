@@ -7,6 +7,9 @@ import { DAY_MS, createTestFleet, iso } from '../../utils/fleet.ts'
 import { NodeSet, gossipReady, report, signIntent, waitForEvent, waitUntil } from './helpers.ts'
 import type { RunningNode } from './helpers.ts'
 
+/** Time after which gossipsub no longer offers a published message to peers by IHAVE. */
+const GOSSIP_OFFER_MS = 3_500
+
 async function allStore (nodes: RunningNode[], id: string, timeoutMs = 15_000): Promise<void> {
   await waitUntil(async () => (await Promise.all(nodes.map(async ({ store }) => await store.has(id)))).every(Boolean), timeoutMs, `${id} on every node`)
 }
@@ -48,6 +51,8 @@ describe('replication', function () {
       await b.node.publish(intent)
     }
     await allStore([a, b], intents[2].id)
+    // Gossipsub offers a message by IHAVE for 3 heartbeats of 1 s; after that the restarted node can get it by sync only.
+    await new Promise(resolve => setTimeout(resolve, GOSSIP_OFFER_MS))
     const triggers = new Map<string, string>()
     c.node.on('intent', event => { triggers.set(event.record.id, event.trigger) })
     await c.node.start()
