@@ -26,6 +26,8 @@ const SPAWN_BATCH = 5
 /** Members each garden keeps connections to; 50 processes share 2 CPUs here, not 50 machines. */
 const REDIAL_MAX_MEMBERS = 6
 const READY_TIMEOUT_MS = 180_000
+/** Time a Serf event may take to reach every agent; its rounds take under a second when none is lost. */
+const SERF_EVENT_TIMEOUT_MS = 20_000
 
 const { values: args } = parseArgs({
   options: {
@@ -218,21 +220,31 @@ async function benchSerf (dir: string): Promise<{ latenciesMs: number[], memory:
   try {
     await new Promise(resolve => setTimeout(resolve, 3_000))
     const latenciesMs: number[] = []
+    let lost = 0
     for (let round = 1 - WARM_UP_ROUNDS; round <= ROUNDS; round++) {
       const payload = `round${round}x${Date.now()}`
       const startedAtMs = Date.now()
       await run(SERF, ['event', `-rpc-addr=${serf.rpc[Math.abs(round) % GARDENS]}`, '-coalesce=false', 'bench', payload])
       let files: string[] = []
-      await waitUntil(async () => {
+      const delivered = await waitUntil(async () => {
         files = (await readdir(serf.events)).filter(name => name.startsWith(`${payload}.`))
         return files.length >= GARDENS
-      }, 60_000, 'serf event delivery')
+      }, SERF_EVENT_TIMEOUT_MS, 'serf event delivery').then(() => true, () => false)
+      if (!delivered) {
+        // Serf's user events are best effort: count the round as lost rather than stop the benchmark.
+        lost += round > 0 ? 1 : 0
+        console.log(`serf ${round > 0 ? 'round' : 'warm-up'} ${round}: the event reached ${files.length} of ${GARDENS} agents within ${SERF_EVENT_TIMEOUT_MS} ms; not counted`)
+        continue
+      }
       const stamps = await Promise.all(files.map(async name => Number(await readFile(join(serf.events, name), 'utf8'))))
       const latencyMs = Math.max(...stamps) - startedAtMs
       if (round > 0) {
         latenciesMs.push(latencyMs)
       }
       console.log(`serf ${round > 0 ? 'round' : 'warm-up'} ${round}: ${latencyMs} ms until ${GARDENS} agents ran the handler`)
+    }
+    if (lost > 0) {
+      console.log(`serf: ${lost} of ${ROUNDS} rounds lost, left out of the median`)
     }
     const memory = await Promise.all(serf.pids.map(resident))
     return { latenciesMs, memory }
