@@ -169,7 +169,7 @@ export class AdminFeedGuard implements AppendGuard {
 /**
  * Explains a store below the admin key's feed head mark, and how to fix it.
  * `signing` is for the error of a command that tried to sign, and `status`
- * for a status line, which asks for no command to be run again.
+ * for a status line, which names no command to run again.
  */
 export function adminBehindMessage (author: string, storedSeq: number, markSeq: number, markFile: string,
   when: 'signing' | 'status' = 'signing'): string {

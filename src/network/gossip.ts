@@ -22,7 +22,7 @@ export const NON_MEMBER_APP_SCORE = -6
  * redundancy than on an open network. Each extra copy costs CPU on small
  * machines. With 50 gardens on 2 cores, a record reached all of them in
  * about 110 ms with degrees 4, 3 and 8, and about 90 ms with these, once
- * yamux stopped answering every frame with a window update.
+ * yamux sent window updates only at half the window.
  */
 export const MESH_DEGREE = { D: 3, Dlo: 2, Dhi: 4, Dlazy: 3 }
 

@@ -12,7 +12,7 @@ interface SentFrame {
   length: number
 }
 
-/** A yamux stream with `used` bytes of its receive window read, whose frames land in `sent`. */
+/** Creates a yamux stream with `used` bytes of its receive window read, whose frames land in `sent`. */
 function streamWith (state: StreamState, used: number, sent: SentFrame[]): { sendWindowUpdate: () => void } {
   return Object.assign(Object.create(YamuxStream.prototype), {
     state,
