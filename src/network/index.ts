@@ -348,12 +348,14 @@ export class FleetNode extends EventEmitter<FleetNodeEvents> {
    * Pulls only the root chain from the peer of `connection`, member or not.
    * While our root has expired no peer is a member, and the hello reply
    * may not fit every version we lack. Ingest takes nothing but roots then.
+   * Cursors settle in a copy, so that a floor that a non-member claims
+   * cannot make later pulls skip the root versions we lack.
    */
   async #pullRoots (connection: Connection): Promise<void> {
     const peer = connection.remotePeer.toString()
     try {
       const summary = await pullFrom(this.#syncComponents(), this.#syncInit(), connection, this.protocols.sync,
-        this.#settled, ROOT_AUTHOR_RANGE)
+        new Map(this.#settled), ROOT_AUTHOR_RANGE)
       this.#log.debug({ peer, ...summary }, 'root chain pulled while the root has expired')
     } catch (err) {
       if (!this.#controller.signal.aborted) {

@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict'
+import { lpStream } from '@libp2p/utils'
 import { generateKey } from '../../../src/keys/index.ts'
 import type { Ingest, IngestResult } from '../../../src/network/index.ts'
 import type { SignedRecord } from '../../../src/records/index.ts'
@@ -100,6 +101,37 @@ describe('expired root', function () {
     // The full sync follows the hello of this node, so that hello has been ingested by then.
     await synced
     assert.deepEqual(outcomesFor(outcomes, next.id), [])
+  })
+
+  it('ignores a root floor from a non-member', async () => {
+    const { fleet, member, garden, next } = expiredFleet()
+    const certificates = [member.certificate, garden.certificate]
+    // A hello this small carries no record, so the root can arrive only by sync.
+    const tiny = { helloMaxBytes: 300 }
+    const stranger: TestMember = { key: generateKey(), name: 'stranger', certificate: member.certificate }
+    const s = await nodes.start(fleet, stranger, { ...clock, ...tiny, certificates })
+    const libp2p = s.node.libp2p
+    assert.ok(libp2p != null)
+    // The stranger replies to every sync request with an empty batch that claims the root feed starts at version 1000.
+    let served = 0
+    await libp2p.unhandle(s.node.protocols.sync)
+    await libp2p.handle(s.node.protocols.sync, async stream => {
+      const frames = lpStream(stream)
+      await frames.read()
+      await frames.write(new TextEncoder().encode(JSON.stringify({ count: 0, more: false, next: {}, floors: { root: 1000 } })))
+      // The garden closes its end once it has settled the cursors of this pull.
+      await frames.read().catch(() => {})
+      served++
+      await stream.close()
+    })
+    const b = await nodes.start(fleet, garden, { ...clock, ...tiny, certificates, bootstrap: s.node.getMultiaddrs() })
+    await waitUntil(() => served > 0, 10_000, 'root pull from the stranger ended')
+
+    const a = await nodes.start(fleet, member, { ...clock, ...tiny, root: next, certificates })
+    const admitted = waitForEvent<any>(b.node, 'status', change => change.peer === member.key.id && change.status.member)
+    await b.node.dial(a.node.getMultiaddrs()[0])
+    await admitted
+    assert.equal(b.node.trust.root.id, next.id)
   })
 
   it('adopts version 2 by gossip', async () => {
