@@ -137,9 +137,15 @@ export class DeploymentEngine extends EventEmitter<DeploymentEngineEvents> {
    * timer and sends a report. Calling it again while started does nothing.
    */
   async start (): Promise<void> {
-    await this.#stopping
-    this.#starting ??= this.#startOnce()
+    // Set before any wait, so that a stop called right after this call stops the engine it starts.
+    this.#starting ??= this.#startAfter(this.#stopping)
     await this.#starting
+  }
+
+  /** Starts once `stopping`, the stop before this start, has ended. */
+  async #startAfter (stopping: Promise<void> | undefined): Promise<void> {
+    await stopping
+    await this.#startOnce()
   }
 
   /**
@@ -148,10 +154,21 @@ export class DeploymentEngine extends EventEmitter<DeploymentEngineEvents> {
    * finish. Calling it again while stopped does nothing.
    */
   async stop (): Promise<void> {
-    if (this.#starting === undefined) return
-    await this.#starting.catch(() => {})
-    this.#stopping ??= this.#stopOnce()
+    const starting = this.#starting
+    if (starting === undefined) {
+      await this.#stopping
+      return
+    }
+    // Cleared before any wait, so that a start called right after this call starts again once this stop ends.
+    this.#starting = undefined
+    this.#stopping = this.#stopAfter(starting)
     await this.#stopping
+  }
+
+  /** Stops once `starting`, the start before this stop, has settled. */
+  async #stopAfter (starting: Promise<void>): Promise<void> {
+    await starting.catch(() => {})
+    await this.#stopOnce()
   }
 
   /**
@@ -220,7 +237,6 @@ export class DeploymentEngine extends EventEmitter<DeploymentEngineEvents> {
   }
 
   async #startOnce (): Promise<void> {
-    this.#stopping = undefined
     this.#abort = new AbortController()
     await this.#jobs.load()
     this.#runner.open(this.#abort.signal)
@@ -243,7 +259,6 @@ export class DeploymentEngine extends EventEmitter<DeploymentEngineEvents> {
     await this.#runner.idle()
     await this.#intake.idle()
     await this.#reporter.stop()
-    this.#starting = undefined
     this.#log.info({ jobs: this.#jobs.jobs.size }, 'deployment engine stopped')
   }
 

@@ -81,6 +81,28 @@ describeOnBackends('deployment reports', suite => {
     assert.equal(g.reports()[1].body.profiles[0].generations[0].storePath, suite.closures.web1)
   })
 
+  it('stays stopped when stop follows start', async function () {
+    const g = await suite.garden(s => [service(s)], { init: { reportIntervalMs: 20 } })
+    await g.engine.stop()
+    const started = g.engine.start()
+    await g.engine.stop()
+    await started
+    const reports = g.reports().length
+    await new Promise(resolve => setTimeout(resolve, 200))
+
+    assert.equal(g.reports().length, reports)
+  })
+
+  it('starts again when start follows stop', async function () {
+    const g = await suite.garden(s => [service(s)], { init: { reportIntervalMs: 20 } })
+    const stopped = g.engine.stop()
+    await g.engine.start()
+    await stopped
+    const reports = g.reports().length
+
+    await g.waitForReports(reports + 2)
+  })
+
   it('sends reports periodically', async function () {
     const g = await suite.garden(s => [service(s)], { init: { reportIntervalMs: 20 } })
     await g.waitForReports(3)
