@@ -129,7 +129,7 @@ export async function pullFrom (components: SyncComponents, init: SyncInit, conn
       // At most two batches are in the pipeline, so a fast peer cannot fill our memory.
       await previous
       previous = outcomes.then(outcomes => {
-        settleBelowFloors(batch.floors, contiguous)
+        settleBelowFloors(batch.floors, outcomes, contiguous)
         for (const outcome of outcomes) {
           countOutcome(summary, outcome, components.logger, peer)
           advanceCursors(outcome, after, contiguous)
@@ -186,10 +186,18 @@ function inRange (author: string, range: AuthorRange): boolean {
   return (range.from == null || author >= range.from) && (range.to == null || author < range.to)
 }
 
-/** Records below a peer's floor were compacted away there; waiting for them would stall the feed. */
-function settleBelowFloors (floors: Record<string, number>, contiguous: Map<string, number>): void {
-  for (const [author, floor] of Object.entries(floors)) {
-    contiguous.set(author, Math.max(contiguous.get(author) ?? 0, floor - 1))
+/**
+ * Settles an author's feed below the peer's floor, because the records
+ * below it were compacted away there and waiting for them would stall the
+ * feed. A floor counts only when the batch carried the author's record at
+ * that seq and it settled here, so a peer cannot make this node skip
+ * records that the peer never had.
+ */
+function settleBelowFloors (floors: Record<string, number>, outcomes: IngestResult[], contiguous: Map<string, number>): void {
+  for (const { record, code } of outcomes) {
+    if (record != null && floors[record.author] === record.seq && SETTLED_CODES.has(code)) {
+      contiguous.set(record.author, Math.max(contiguous.get(record.author) ?? 0, record.seq - 1))
+    }
   }
 }
 

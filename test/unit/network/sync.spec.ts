@@ -8,7 +8,7 @@ import { eventOfSize } from '../../utils/alerts.ts'
 import { createTestFleet } from '../../utils/fleet.ts'
 import type { TestFleet, TestMember } from '../../utils/fleet.ts'
 import { FrameStream } from '../../../src/network/frames.ts'
-import { NodeSet, report, waitForEvent, waitUntil } from './helpers.ts'
+import { NodeSet, report, signIntent, waitForEvent, waitUntil } from './helpers.ts'
 import type { RunningNode } from './helpers.ts'
 import type { SyncEvent } from '../../../src/network/index.ts'
 
@@ -176,6 +176,35 @@ describe('sync', function () {
 
     const sent = feed.reduce((total, record) => total + record.bytes.byteLength, 0)
     assert.ok(read.bytes < 2 * sent, `the server read ${read.bytes} bytes of records to send ${sent}`)
+  })
+
+  it('ignores a floor without its record', async () => {
+    const fleet = createTestFleet({ members: 3 })
+    const certificates = fleet.members.map(member => member.certificate)
+    const [caller, honest, liar] = fleet.members
+    const a = await nodes.start(fleet, honest, { certificates })
+    const m = await nodes.start(fleet, liar, { certificates })
+    // The liar claims that the admin's feed was compacted below seq 1000, and sends no record.
+    const libp2p = m.node.libp2p as any
+    await libp2p.unhandle(m.node.protocols.sync)
+    await libp2p.handle(m.node.protocols.sync, async (stream: any) => {
+      const frames = new FrameStream(stream, { maxFrameBytes: SYNC_BATCH_MAX_BYTES, readTimeoutMs: 5_000 })
+      await frames.readJson(z.object({}).passthrough())
+      await frames.writeJson({ count: 0, more: false, next: {}, floors: { [fleet.admin.id]: 1000 } })
+      await stream.close()
+    })
+    const b = await nodes.start(fleet, caller, { certificates, bootstrap: [...a.node.getMultiaddrs(), ...m.node.getMultiaddrs()] })
+    await waitUntil(() => b.node.connectedMembers().length === 2, 10_000, 'connections to both members')
+    assert.notEqual(await b.node.syncWith(liar.key.id), undefined)
+    const intents = [signIntent(fleet), signIntent(fleet)]
+    for (const intent of intents) {
+      await put(a, intent)
+    }
+
+    const summary = await b.node.syncWith(honest.key.id)
+
+    assert.equal(summary?.stored, 2)
+    assert.equal(await b.store.has(intents[1].id), true)
   })
 
   it('ends a session past the peer budget', async () => {
