@@ -151,7 +151,8 @@ describe('membership gate', function () {
       await stream.close()
     })
     const b = await nodes.start(fleet, fleet.members[1], { bootstrap: a.node.getMultiaddrs() })
-    await waitUntil(() => b.node.connectedMembers().length === 1, 5_000, 'connection')
+    // Each side admits the other after its own hello, so wait for both.
+    await waitUntil(() => b.node.connectedMembers().length === 1 && a.node.connectedMembers().length === 1, 5_000, 'connection')
     const lp = lpStream(await b.node.dialProtocol(a.member.key.id, '/sower/test-fleet/echo/1.0.0'))
     await lp.write(Uint8Array.from([1, 2, 3]))
     assert.deepEqual(new Uint8Array((await lp.read()).subarray()), Uint8Array.from([1, 2, 3]))
