@@ -119,8 +119,8 @@ const retentionSchema = z.strictObject({
 })
 
 /**
- * A whole number of at least 1 for a field of `sync`. Zero is rejected,
- * and the message gives `zeroProblem` as the reason, after the value.
+ * Returns the schema of a `sync` field: a whole number of at least 1. The
+ * error for zero gives `zeroProblem` as the reason, after the value.
  */
 function syncBudgetSchema (unit: string, defaultValue: number, zeroProblem: string): z.ZodDefault<z.ZodNumber> {
   const fix = `use a whole number of ${unit} of at least 1, or leave the field out for the default ${defaultValue}`

@@ -230,10 +230,15 @@ export class DeploymentEngine extends EventEmitter<DeploymentEngineEvents> {
    * that waits for its `reportDelayMs`.
    */
   async idle (): Promise<void> {
+    await this.#jobsIdle()
+    await this.#reporter.idle()
+  }
+
+  /** Waits until no intent or job step is in progress. */
+  async #jobsIdle (): Promise<void> {
     await this.#intake.idle()
     await this.#runner.idle()
     await this.#intake.idle()
-    await this.#reporter.idle()
   }
 
   async #startOnce (): Promise<void> {
@@ -255,9 +260,7 @@ export class DeploymentEngine extends EventEmitter<DeploymentEngineEvents> {
     clearTimeout(this.#timer)
     this.#abort.abort(new DeploymentInterruptedError('the deployment engine is stopping'))
     // Jobs settle first, so that the report on their final state is sent, not dropped.
-    await this.#intake.idle()
-    await this.#runner.idle()
-    await this.#intake.idle()
+    await this.#jobsIdle()
     await this.#reporter.stop()
     this.#log.info({ jobs: this.#jobs.jobs.size }, 'deployment engine stopped')
   }

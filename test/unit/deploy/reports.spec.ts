@@ -67,7 +67,7 @@ describeOnBackends('deployment reports', suite => {
     assert.equal(g.reports().length, 1)
   })
 
-  it('sends a report that a change made due when it stops', async function () {
+  it('sends a due report at stop', async function () {
     const g = await suite.garden(s => [service(s, { acceptRealtime: true })], { init: { reportDelayMs: 60_000 } })
     await g.waitForReports(1)
     const intent = g.signer.deploy(1, [await g.release(suite.closures.web1)])
